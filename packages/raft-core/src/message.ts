@@ -1,0 +1,74 @@
+import type { Entry, Snapshot } from '@tinyraft/raft-log';
+
+/** "No node": the id of no one, the vote of a node that has not voted, the lead of a leaderless node. */
+export const None = 0;
+
+/** Message types. The numbers are the wire values. */
+export const MessageType = {
+  /** Local: start an election. */
+  MsgHup: 0,
+  /** Local: the leader's heartbeat timer fired. */
+  MsgBeat: 1,
+  /** Local: append `entries` to the leader's log. */
+  MsgPropose: 2,
+  MsgAppend: 3,
+  MsgAppendResponse: 4,
+  MsgRequestVote: 5,
+  MsgRequestVoteResponse: 6,
+  MsgSnapshot: 7,
+  MsgHeartbeat: 8,
+  MsgHeartbeatResponse: 9,
+  MsgTransferLeader: 11,
+  MsgTimeoutNow: 12,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+/**
+ * One Raft message. Every field but `snapshot` is always present; a message that "has no X"
+ * carries X = 0, `[]` or `false`.
+ */
+export interface Message {
+  msgType: MessageType;
+  to: number;
+  from: number;
+  term: number;
+  logTerm: number;
+  index: number;
+  entries: Entry[];
+  commit: number;
+  snapshot?: Snapshot;
+  reject: boolean;
+}
+
+/** Builds a `Message`, filling every missing field with its zero value. */
+export function message(fields: Partial<Message> & Pick<Message, 'msgType'>): Message {
+  const m: Message = {
+    msgType: fields.msgType,
+    to: fields.to ?? 0,
+    from: fields.from ?? 0,
+    term: fields.term ?? 0,
+    logTerm: fields.logTerm ?? 0,
+    index: fields.index ?? 0,
+    entries: fields.entries ?? [],
+    commit: fields.commit ?? 0,
+    reject: fields.reject ?? false,
+  };
+  if (fields.snapshot !== undefined) {
+    m.snapshot = fields.snapshot;
+  }
+  return m;
+}
+
+const messageTypeNames: ReadonlyMap<number, string> = new Map(
+  Object.entries(MessageType).map(([name, value]) => [value, name]),
+);
+
+/** The name of a message type, for logs and errors (`MsgAppend`), or `unknown(n)`. */
+export function messageTypeName(t: number): string {
+  return messageTypeNames.get(t) ?? `unknown(${t})`;
+}
+
+/** Whether `t` is one of the `MessageType` values. */
+export function isMessageType(t: unknown): t is MessageType {
+  return typeof t === 'number' && messageTypeNames.has(t);
+}

@@ -1,0 +1,129 @@
+import { type Entry, EntryType, type Snapshot } from '@tinyraft/raft-log';
+import { MalformedMessageError } from './errors.js';
+import { isMessageType, type Message, MessageType, messageTypeName } from './message.js';
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function fail(what: string): never {
+  throw new MalformedMessageError(what);
+}
+
+function checkCount(m: Record<string, unknown>, field: string, where: string): void {
+  const v = m[field];
+  if (!isCount(v)) {
+    fail(`${where}: ${field} must be a non-negative integer, got ${describe(v)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) {
+    return String(v);
+  }
+  return typeof v;
+}
+
+function checkEntry(e: unknown, where: string, loose: boolean): void {
+  if (typeof e !== 'object' || e === null) {
+    fail(`${where}: entry must be an object, got ${describe(e)}`);
+  }
+  const r = e as Record<string, unknown>;
+  const t = r.entryType;
+  if (!(t === EntryType.Normal || t === EntryType.ConfChange || (loose && t === undefined))) {
+    fail(`${where}: entryType must be 0 or 1, got ${describe(t)}`);
+  }
+  if (!loose) {
+    checkCount(r, 'term', where);
+    checkCount(r, 'index', where);
+  }
+  if (r.data !== undefined && !(r.data instanceof Uint8Array)) {
+    fail(`${where}: entry data must be a Uint8Array, got ${describe(r.data)}`);
+  }
+}
+
+function checkSnapshot(s: unknown, where: string): void {
+  if (typeof s !== 'object' || s === null) {
+    fail(`${where}: snapshot must be an object`);
+  }
+  const snap = s as Partial<Snapshot>;
+  if (snap.data !== undefined && !(snap.data instanceof Uint8Array)) {
+    fail(`${where}: snapshot data must be a Uint8Array`);
+  }
+  const md = snap.metadata as unknown as Record<string, unknown> | undefined;
+  if (typeof md !== 'object' || md === null) {
+    fail(`${where}: snapshot metadata is missing`);
+  }
+  checkCount(md, 'index', `${where} snapshot`);
+  checkCount(md, 'term', `${where} snapshot`);
+  const cs = md.confState as { nodes?: unknown } | undefined;
+  if (typeof cs !== 'object' || cs === null || !Array.isArray(cs.nodes)) {
+    fail(`${where}: snapshot confState.nodes must be an array`);
+  }
+  for (const n of cs.nodes) {
+    if (!isCount(n) || n === 0) {
+      fail(`${where}: snapshot confState.nodes must hold positive integers, got ${describe(n)}`);
+    }
+  }
+}
+
+/** Messages that only a node sends to itself; they carry no term. */
+export function isLocalMessage(t: MessageType): boolean {
+  return (
+    t === MessageType.MsgHup ||
+    t === MessageType.MsgBeat ||
+    t === MessageType.MsgPropose ||
+    t === MessageType.MsgTransferLeader
+  );
+}
+
+/**
+ * Checks that `m` is a well-formed `Message` and returns it, or throws `MalformedMessageError`
+ * saying what is wrong. Accepts anything (a decoded frame, a hostile peer's object), reads every
+ * field once and never mutates it.
+ */
+export function validateMessage(m: unknown): Message {
+  if (typeof m !== 'object' || m === null) {
+    fail(`message must be an object, got ${describe(m)}`);
+  }
+  const r = m as Record<string, unknown>;
+  const t = r.msgType;
+  if (!isMessageType(t)) {
+    fail(`unknown message type ${describe(t)}`);
+  }
+  const where = messageTypeName(t);
+  checkCount(r, 'to', where);
+  checkCount(r, 'from', where);
+  checkCount(r, 'term', where);
+  checkCount(r, 'logTerm', where);
+  checkCount(r, 'index', where);
+  checkCount(r, 'commit', where);
+  if (typeof r.reject !== 'boolean') {
+    fail(`${where}: reject must be a boolean, got ${describe(r.reject)}`);
+  }
+  if (!isLocalMessage(t) && r.term === 0) {
+    // A term of 0 marks a local message; from a peer it would bypass every term check in step.
+    fail(`${where}: a message between nodes must carry a term, got term 0`);
+  }
+  const entries = r.entries;
+  if (!Array.isArray(entries)) {
+    fail(`${where}: entries must be an array, got ${describe(entries)}`);
+  }
+  // Proposed entries get their term and index from the leader; everything else must be exact.
+  const loose = t === MessageType.MsgPropose;
+  const first = r.index as number;
+  for (let k = 0; k < entries.length; k++) {
+    checkEntry(entries[k], where, loose);
+    if (!loose && (entries[k] as Entry).index !== first + 1 + k) {
+      fail(
+        `${where}: entry ${k} has index ${(entries[k] as Entry).index}, expected ${first + 1 + k} (entries must follow index ${first})`,
+      );
+    }
+  }
+  if (r.snapshot !== undefined) {
+    checkSnapshot(r.snapshot, where);
+  } else if (t === MessageType.MsgSnapshot) {
+    fail(`${where}: snapshot is missing`);
+  }
+  return m as Message;
+}

@@ -1,0 +1,20 @@
+export {
+  CompactedError,
+  SnapshotOutOfDateError,
+  SnapshotTemporarilyUnavailableError,
+  StorageError,
+  UnavailableError,
+} from './errors.js';
+export { MemoryStorage } from './memory-storage.js';
+export {
+  type ConfState,
+  type Entry,
+  EntryType,
+  emptyHardState,
+  emptySnapshot,
+  type HardState,
+  isEmptyHardState,
+  type Snapshot,
+  type SnapshotMetadata,
+  type Storage,
+} from './types.js';

@@ -1,0 +1,62 @@
+/** The kind of an entry. A const object with a type of the same name. */
+export const EntryType = { Normal: 0, ConfChange: 1 } as const;
+export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+
+/** One log entry. The leader's no-op entry carries no `data`. */
+export interface Entry {
+  entryType: EntryType;
+  term: number;
+  index: number;
+  data?: Uint8Array;
+}
+
+/** The state a node must persist before it answers any message that depends on it. */
+export interface HardState {
+  term: number;
+  vote: number;
+  commit: number;
+}
+
+/** The membership of the cluster. */
+export interface ConfState {
+  nodes: number[];
+}
+
+export interface SnapshotMetadata {
+  confState: ConfState;
+  index: number;
+  term: number;
+}
+
+export interface Snapshot {
+  data?: Uint8Array;
+  metadata: SnapshotMetadata;
+}
+
+/**
+ * The read side of a node's stable storage. Raft never writes through it: the application
+ * persists entries and hard state itself and then tells raft they are stable.
+ * Every method is synchronous.
+ */
+export interface Storage {
+  initialState(): { hardState: HardState; confState: ConfState };
+  /** Entries with index in `[lo, hi)`. */
+  entries(lo: number, hi: number): Entry[];
+  /** Term of entry `index`; valid for `firstIndex() - 1 … lastIndex()`. */
+  term(index: number): number;
+  firstIndex(): number;
+  lastIndex(): number;
+  snapshot(): Snapshot;
+}
+
+export function emptyHardState(): HardState {
+  return { term: 0, vote: 0, commit: 0 };
+}
+
+export function isEmptyHardState(hs: HardState): boolean {
+  return hs.term === 0 && hs.vote === 0 && hs.commit === 0;
+}
+
+export function emptySnapshot(): Snapshot {
+  return { metadata: { index: 0, term: 0, confState: { nodes: [] } } };
+}
