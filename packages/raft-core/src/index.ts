@@ -8,3 +8,10 @@ export { Raft, type SoftState, StateType } from './raft.js';
 export { RawNode, type Ready } from './rawnode.js';
 export type { Transport } from './transport.js';
 export { isLocalMessage, validateMessage } from './validate.js';
+export {
+  RaftNode,
+  type RaftNodeEvents,
+  type RaftNodeOptions,
+  type RaftNodeStatus,
+  type Ticker,
+} from './node.js';

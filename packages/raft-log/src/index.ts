@@ -17,4 +17,5 @@ export {
   type Snapshot,
   type SnapshotMetadata,
   type Storage,
+  type WritableStorage,
 } from './types.js';

@@ -7,7 +7,7 @@ import {
   emptySnapshot,
   type HardState,
   type Snapshot,
-  type Storage,
+  type WritableStorage,
 } from './types.js';
 
 /**
@@ -17,7 +17,7 @@ import {
  * `ents[k]` holds log index `ents[0].index + k`. `ents[0]` is a dummy that only records the
  * index and term of the last snapshot (or compaction point).
  */
-export class MemoryStorage implements Storage {
+export class MemoryStorage implements WritableStorage {
   private hardState: HardState = emptyHardState();
   private snap: Snapshot = emptySnapshot();
   private ents: Entry[];

@@ -49,6 +49,17 @@ export interface Storage {
   snapshot(): Snapshot;
 }
 
+/**
+ * A `Storage` with the write side that a runtime uses to persist what a `Ready` hands it.
+ * `MemoryStorage` and the file storage implement it.
+ */
+export interface WritableStorage extends Storage {
+  setHardState(hs: HardState): void;
+  /** Appends entries, replacing any stored entries from the first one's index on. */
+  append(entries: Entry[]): void;
+  applySnapshot(snap: Snapshot): void;
+}
+
 export function emptyHardState(): HardState {
   return { term: 0, vote: 0, commit: 0 };
 }
