@@ -33,7 +33,8 @@ export interface Config {
   checkQuorum?: boolean;
 }
 
-const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isCount = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
 /** Throws `ConfigError` for the first problem found, in the order the API contract fixes. */
 export function validateConfig(c: Config): void {
@@ -65,7 +66,9 @@ export function validateConfig(c: Config): void {
     throw new ConfigError('random must be a function returning a number in [0, 1)');
   }
   if (c.maxSizePerMsg !== undefined && !(isCount(c.maxSizePerMsg) && c.maxSizePerMsg > 0)) {
-    throw new ConfigError(`maxSizePerMsg must be a positive integer, got ${String(c.maxSizePerMsg)}`);
+    throw new ConfigError(
+      `maxSizePerMsg must be a positive integer, got ${String(c.maxSizePerMsg)}`,
+    );
   }
   if (c.peers !== undefined) {
     if (!Array.isArray(c.peers)) {

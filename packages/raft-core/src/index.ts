@@ -3,11 +3,6 @@ export type { Config } from './config.js';
 export { ConfigError, MalformedMessageError, ProposalDroppedError } from './errors.js';
 export { RaftLog } from './log.js';
 export { type Message, MessageType, message, messageTypeName, None } from './message.js';
-export { type Progress, ProgressState } from './progress.js';
-export { Raft, type SoftState, StateType } from './raft.js';
-export { RawNode, type Ready } from './rawnode.js';
-export type { Transport } from './transport.js';
-export { isLocalMessage, validateMessage } from './validate.js';
 export {
   RaftNode,
   type RaftNodeEvents,
@@ -15,3 +10,8 @@ export {
   type RaftNodeStatus,
   type Ticker,
 } from './node.js';
+export { type Progress, ProgressState } from './progress.js';
+export { Raft, type SoftState, StateType } from './raft.js';
+export { RawNode, type Ready } from './rawnode.js';
+export type { Transport } from './transport.js';
+export { isLocalMessage, validateMessage } from './validate.js';

@@ -50,7 +50,9 @@ export class RaftLog {
   }
 
   lastTerm(): number {
-    return this.entries.length > 0 ? (this.entries[this.entries.length - 1] as Entry).term : this.offsetTerm;
+    return this.entries.length > 0
+      ? (this.entries[this.entries.length - 1] as Entry).term
+      : this.offsetTerm;
   }
 
   /** The term of entry `i`; throws `CompactedError` or `UnavailableError` outside the log. */
@@ -152,7 +154,9 @@ export class RaftLog {
     }
     const after = firstNew.index - 1;
     if (after < this.committed) {
-      throw new Error(`cannot overwrite committed entries: append after ${after}, committed ${this.committed}`);
+      throw new Error(
+        `cannot overwrite committed entries: append after ${after}, committed ${this.committed}`,
+      );
     }
     if (after > this.lastIndex()) {
       throw new Error(`missing log entry: append after ${after}, last index ${this.lastIndex()}`);
@@ -207,7 +211,11 @@ export class RaftLog {
   /** Drops in-memory entries that the application has compacted out of storage. */
   maybeCompact(): void {
     const compactedTo = this.storage.firstIndex() - 1;
-    if (compactedTo > this.offset && compactedTo <= this.stabled && compactedTo <= this.lastIndex()) {
+    if (
+      compactedTo > this.offset &&
+      compactedTo <= this.stabled &&
+      compactedTo <= this.lastIndex()
+    ) {
       this.offsetTerm = this.termOrUndefined(compactedTo) as number;
       this.entries = this.entries.slice(compactedTo - this.offset);
       this.offset = compactedTo;

@@ -93,7 +93,10 @@ export class RaftNode {
     return this.rawNode.raft.id;
   }
 
-  on<K extends keyof RaftNodeEvents>(event: K, listener: (e: RaftNodeEvents[K]) => void): () => void {
+  on<K extends keyof RaftNodeEvents>(
+    event: K,
+    listener: (e: RaftNodeEvents[K]) => void,
+  ): () => void {
     return this.events.on(event, listener);
   }
 
@@ -113,7 +116,9 @@ export class RaftNode {
     }
     this.running = false;
     this.ticker.stop();
-    this.failPending(new ProposalDroppedError(`node ${this.id} stopped before the proposal was applied`));
+    this.failPending(
+      new ProposalDroppedError(`node ${this.id} stopped before the proposal was applied`),
+    );
     await this.transport.close();
   }
 
@@ -249,7 +254,9 @@ export class RaftNode {
     if (e.term === p.term) {
       p.resolve(e.index);
     } else {
-      p.reject(new ProposalDroppedError(`entry ${e.index} was replaced by a leader of term ${e.term}`));
+      p.reject(
+        new ProposalDroppedError(`entry ${e.index} was replaced by a leader of term ${e.term}`),
+      );
     }
   }
 
@@ -262,7 +269,9 @@ export class RaftNode {
     if (r.state !== this.lastRole) {
       if (this.lastRole === StateType.Leader) {
         this.failPending(
-          new ProposalDroppedError(`node ${this.id} lost leadership; the proposal may or may not commit`),
+          new ProposalDroppedError(
+            `node ${this.id} lost leadership; the proposal may or may not commit`,
+          ),
         );
       }
       this.lastRole = r.state;

@@ -68,9 +68,12 @@ export class Raft {
     this.maxSizePerMsg = config.maxSizePerMsg ?? defaultMaxSizePerMsg;
     this.checkQuorum = config.checkQuorum ?? false;
     const { hardState, confState } = config.storage.initialState();
-    const peers = config.peers !== undefined && config.peers.length > 0 ? config.peers : confState.nodes;
+    const peers =
+      config.peers !== undefined && config.peers.length > 0 ? config.peers : confState.nodes;
     if (peers.length === 0) {
-      throw new ConfigError('no members: give peers for a new cluster, or a storage whose conf state lists them');
+      throw new ConfigError(
+        'no members: give peers for a new cluster, or a storage whose conf state lists them',
+      );
     }
     this.raftLog = new RaftLog(config.storage);
     const next = this.raftLog.lastIndex() + 1;
@@ -435,7 +438,11 @@ export class Raft {
     const ents: Entry[] = new Array(proposed.length);
     for (let k = 0; k < proposed.length; k++) {
       const p = proposed[k] as Entry;
-      const e: Entry = { entryType: p.entryType ?? EntryType.Normal, term: this.term, index: ++index };
+      const e: Entry = {
+        entryType: p.entryType ?? EntryType.Normal,
+        term: this.term,
+        index: ++index,
+      };
       if (p.data !== undefined) {
         e.data = p.data;
       }
@@ -655,13 +662,9 @@ export class Raft {
       return;
     }
     const lastNew = m.index + m.entries.length;
+    // m.index ≥ committed here, so a conflict can only be with an uncommitted entry.
     const conflict = this.raftLog.findConflict(m.entries);
     if (conflict !== 0) {
-      if (conflict <= this.raftLog.committed) {
-        throw new MalformedMessageError(
-          `MsgAppend from ${m.from} conflicts with committed entry ${conflict} (committed ${this.raftLog.committed})`,
-        );
-      }
       this.raftLog.append(m.entries.slice(conflict - m.index - 1));
     }
     this.raftLog.commitTo(Math.min(m.commit, lastNew));

@@ -14,7 +14,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** pnpm as the one running this test (it sets npm_execpath), else from PATH. */
 function pnpm(args: string[], cwd: string): string {
   const execPath = process.env.npm_execpath;
-  if (execPath !== undefined && execPath.includes('pnpm')) {
+  if (execPath?.includes('pnpm')) {
     return execFileSync(process.execPath, [execPath, ...args], { cwd, encoding: 'utf8' });
   }
   return execFileSync('pnpm', args, { cwd, encoding: 'utf8' });
@@ -73,8 +73,13 @@ console.error('no leader after 100 ticks');
 process.exit(1);
 `,
   );
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, encoding: 'utf8' });
-  const out = JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: app,
+    encoding: 'utf8',
+  });
+  const out = JSON.parse(
+    execFileSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' }),
+  );
   expect([1, 2, 3]).toContain(out.leader);
   expect(out.term).toBeGreaterThanOrEqual(1);
 }, 180_000);

@@ -9,7 +9,9 @@ export class CompactedError extends StorageError {
   readonly index: number;
   readonly firstIndex: number;
   constructor(index: number, firstIndex: number) {
-    super(`requested index ${index} is unavailable due to compaction (first index is ${firstIndex})`);
+    super(
+      `requested index ${index} is unavailable due to compaction (first index is ${firstIndex})`,
+    );
     this.index = index;
     this.firstIndex = firstIndex;
   }
@@ -33,7 +35,9 @@ export class SnapshotOutOfDateError extends StorageError {
   readonly index: number;
   readonly snapshotIndex: number;
   constructor(index: number, snapshotIndex: number) {
-    super(`requested snapshot index ${index} is out of date (current snapshot index is ${snapshotIndex})`);
+    super(
+      `requested snapshot index ${index} is out of date (current snapshot index is ${snapshotIndex})`,
+    );
     this.index = index;
     this.snapshotIndex = snapshotIndex;
   }

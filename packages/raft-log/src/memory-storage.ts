@@ -89,7 +89,9 @@ export class MemoryStorage implements WritableStorage {
       throw new SnapshotOutOfDateError(snap.metadata.index, current);
     }
     this.snap = snap;
-    this.ents = [{ entryType: EntryType.Normal, term: snap.metadata.term, index: snap.metadata.index }];
+    this.ents = [
+      { entryType: EntryType.Normal, term: snap.metadata.term, index: snap.metadata.index },
+    ];
   }
 
   /** Records a snapshot of the state up to entry `index` and returns it. */
@@ -122,7 +124,9 @@ export class MemoryStorage implements WritableStorage {
       throw new CompactedError(compactIndex, this.firstIndex());
     }
     if (compactIndex > this.lastIndex()) {
-      throw new Error(`compact index ${compactIndex} is out of bound lastIndex (${this.lastIndex()})`);
+      throw new Error(
+        `compact index ${compactIndex} is out of bound lastIndex (${this.lastIndex()})`,
+      );
     }
     const kept = this.ents[compactIndex - offset] as Entry;
     this.ents = [
@@ -159,9 +163,7 @@ export class MemoryStorage implements WritableStorage {
     const start = (kept[0] as Entry).index;
     const offset = start - this.dummy().index;
     if (offset > this.ents.length) {
-      throw new Error(
-        `missing log entry [last: ${this.lastIndex()}, append at: ${start}]`,
-      );
+      throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${start}]`);
     }
     this.ents.length = offset;
     for (const e of kept) {
