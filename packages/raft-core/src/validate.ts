@@ -10,8 +10,12 @@ function fail(what: string): never {
   throw new MalformedMessageError(what);
 }
 
-function checkCount(m: Record<string, unknown>, field: string, where: string): void {
-  const v = m[field];
+/**
+ * Callers pass the field's value rather than the object and the field's name: a load of a named
+ * property is several times faster than one by a computed key, and this runs for every field of
+ * every message.
+ */
+function checkCount(v: unknown, field: string, where: string): void {
   if (!isCount(v)) {
     fail(`${where}: ${field} must be a non-negative integer, got ${describe(v)}`);
   }
@@ -34,8 +38,8 @@ function checkEntry(e: unknown, where: string, loose: boolean): void {
     fail(`${where}: entryType must be 0 or 1, got ${describe(t)}`);
   }
   if (!loose) {
-    checkCount(r, 'term', where);
-    checkCount(r, 'index', where);
+    checkCount(r.term, 'term', where);
+    checkCount(r.index, 'index', where);
   }
   if (r.data !== undefined && !(r.data instanceof Uint8Array)) {
     fail(`${where}: entry data must be a Uint8Array, got ${describe(r.data)}`);
@@ -54,8 +58,8 @@ function checkSnapshot(s: unknown, where: string): void {
   if (typeof md !== 'object' || md === null) {
     fail(`${where}: snapshot metadata is missing`);
   }
-  checkCount(md, 'index', `${where} snapshot`);
-  checkCount(md, 'term', `${where} snapshot`);
+  checkCount(md.index, 'index', `${where} snapshot`);
+  checkCount(md.term, 'term', `${where} snapshot`);
   const cs = md.confState as { nodes?: unknown } | undefined;
   if (typeof cs !== 'object' || cs === null || !Array.isArray(cs.nodes)) {
     fail(`${where}: snapshot confState.nodes must be an array`);
@@ -92,12 +96,12 @@ export function validateMessage(m: unknown): Message {
     fail(`unknown message type ${describe(t)}`);
   }
   const where = messageTypeName(t);
-  checkCount(r, 'to', where);
-  checkCount(r, 'from', where);
-  checkCount(r, 'term', where);
-  checkCount(r, 'logTerm', where);
-  checkCount(r, 'index', where);
-  checkCount(r, 'commit', where);
+  checkCount(r.to, 'to', where);
+  checkCount(r.from, 'from', where);
+  checkCount(r.term, 'term', where);
+  checkCount(r.logTerm, 'logTerm', where);
+  checkCount(r.index, 'index', where);
+  checkCount(r.commit, 'commit', where);
   if (typeof r.reject !== 'boolean') {
     fail(`${where}: reject must be a boolean, got ${describe(r.reject)}`);
   }
