@@ -10,6 +10,12 @@ import {
   type WritableStorage,
 } from './types.js';
 
+function checkIndex(what: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${n}`);
+  }
+}
+
 /**
  * A `Storage` kept in memory, with the write side that an application (or a test) uses to
  * persist entries, hard state and snapshots.
@@ -37,7 +43,10 @@ export class MemoryStorage implements WritableStorage {
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {
-    return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
+    return {
+      hardState: { ...this.hardState },
+      confState: { nodes: [...this.snap.metadata.confState.nodes] },
+    };
   }
 
   setHardState(hs: HardState): void {
@@ -45,6 +54,11 @@ export class MemoryStorage implements WritableStorage {
   }
 
   entries(lo: number, hi: number): Entry[] {
+    checkIndex('entries lo', lo);
+    checkIndex('entries hi', hi);
+    if (lo > hi) {
+      throw new Error(`invalid entries range: lo ${lo} is past hi ${hi}`);
+    }
     const offset = this.dummy().index;
     if (lo <= offset) {
       throw new CompactedError(lo, this.firstIndex());
@@ -59,6 +73,7 @@ export class MemoryStorage implements WritableStorage {
   }
 
   term(index: number): number {
+    checkIndex('term index', index);
     const offset = this.dummy().index;
     if (index < offset) {
       throw new CompactedError(index, this.firstIndex());
@@ -96,6 +111,7 @@ export class MemoryStorage implements WritableStorage {
 
   /** Records a snapshot of the state up to entry `index` and returns it. */
   createSnapshot(index: number, confState?: ConfState, data?: Uint8Array): Snapshot {
+    checkIndex('snapshot index', index);
     const current = this.snap.metadata.index;
     if (index <= current) {
       throw new SnapshotOutOfDateError(index, current);
@@ -119,6 +135,7 @@ export class MemoryStorage implements WritableStorage {
 
   /** Discards every entry before `compactIndex`; entry `compactIndex` becomes the new dummy. */
   compact(compactIndex: number): void {
+    checkIndex('compact index', compactIndex);
     const offset = this.dummy().index;
     if (compactIndex <= offset) {
       throw new CompactedError(compactIndex, this.firstIndex());
@@ -144,6 +161,10 @@ export class MemoryStorage implements WritableStorage {
     const firstNew = entries[0];
     if (firstNew === undefined) {
       return;
+    }
+    for (const e of entries) {
+      checkIndex('entry index', e.index);
+      checkIndex('entry term', e.term);
     }
     for (let i = 1; i < entries.length; i++) {
       const prev = entries[i - 1] as Entry;

@@ -1,0 +1,606 @@
+/// <reference types="node" />
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import {
+  CompactedError,
+  SnapshotOutOfDateError,
+  StorageError,
+  UnavailableError,
+} from './errors.js';
+import {
+  decodeRecord,
+  encodeHeader,
+  encodeRecord,
+  FRAME_SIZE,
+  frame,
+  HEADER_SIZE,
+  type LogRecord,
+  MAGIC,
+  VERSION,
+} from './file-codec.js';
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  emptyHardState,
+  emptySnapshot,
+  type HardState,
+  type Snapshot,
+  type WritableStorage,
+} from './types.js';
+
+/** The log file is damaged in a way that is not a torn last write; nothing was recovered. */
+export class CorruptStorageError extends StorageError {
+  override name = 'CorruptStorageError';
+  readonly file: string;
+  readonly offset: number;
+  constructor(file: string, offset: number, reason: string) {
+    super(`${file} is corrupt at byte ${offset}: ${reason}`);
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+export interface FileStorageOptions {
+  /**
+   * The log file is rewritten to hold only the live state once it has reached this many bytes
+   * and twice its size after the last rewrite (or open). Default 1 MiB.
+   */
+  minRewriteBytes?: number;
+}
+
+const LOG_FILE = 'raft.log';
+const DEFAULT_MIN_REWRITE_BYTES = 1 << 20;
+
+/**
+ * A `Storage` that keeps the hard state, the log and the latest snapshot in one file in `dir`,
+ * so that a node that crashes and restarts comes back with everything it had persisted
+ * (the Raft paper, Figure 2: `currentTerm`, `votedFor` and the log are updated on stable
+ * storage before the node responds to RPCs).
+ *
+ * Every write appends one checksummed record and fsyncs before returning: the `Storage`
+ * interface is synchronous, so when a write returns the data is on disk. Once the file has
+ * doubled since it was last written whole, it is rewritten to hold only the live state
+ * (a new file, fsync, rename over the old one, fsync of the directory).
+ *
+ * The state and its rules are those of `MemoryStorage`; only one `FileStorage` may use a
+ * directory at a time.
+ */
+export class FileStorage implements WritableStorage {
+  /** The log file. */
+  readonly path: string;
+  private readonly dir: string;
+  private readonly minRewriteBytes: number;
+  private fd: number;
+  /** Length of the file's valid prefix; the next record is written here. */
+  private size: number;
+  private rewriteAt: number;
+  /** Why writes are refused: the storage was closed or a write failed half way. */
+  private unusable: string | undefined;
+
+  private hardState: HardState = emptyHardState();
+  private snap: Snapshot = emptySnapshot();
+  /** As in `MemoryStorage`: `ents[k]` holds index `ents[0].index + k`; `ents[0]` is a dummy. */
+  private ents: Entry[] = [{ entryType: EntryType.Normal, term: 0, index: 0 }];
+
+  private constructor(dir: string, path: string, fd: number, size: number, minRewrite: number) {
+    this.dir = dir;
+    this.path = path;
+    this.fd = fd;
+    this.size = size;
+    this.minRewriteBytes = minRewrite;
+    this.rewriteAt = Math.max(minRewrite, 2 * size);
+  }
+
+  /**
+   * Opens the storage in `dir`, creating the directory and an empty log when there is none,
+   * and otherwise recovering the state the log holds. A torn last record (a crash during its
+   * write) is cut off; any other damage throws `CorruptStorageError`.
+   */
+  static open(dir: string, options: FileStorageOptions = {}): FileStorage {
+    const minRewrite = options.minRewriteBytes ?? DEFAULT_MIN_REWRITE_BYTES;
+    if (!Number.isSafeInteger(minRewrite) || minRewrite < 0) {
+      throw new RangeError(`minRewriteBytes must be a non-negative integer, got ${minRewrite}`);
+    }
+    const absDir = resolve(dir);
+    const created = mkdirSync(absDir, { recursive: true });
+    if (created !== undefined) {
+      // A new directory's own entry must survive a crash too, or the log vanishes with it.
+      for (let d = absDir; ; d = dirname(d)) {
+        syncDir(dirname(d));
+        if (d === created) {
+          break;
+        }
+      }
+    }
+    const path = join(absDir, LOG_FILE);
+    // A temporary file left behind is a rewrite that crashed before its rename: the log file
+    // it was meant to replace is still complete.
+    rmSync(tempPath(path), { force: true });
+    if (!existsSync(path)) {
+      const header = encodeHeader();
+      const fd = writeTemp(path, header);
+      try {
+        renameSync(tempPath(path), path);
+        syncDir(absDir);
+      } catch (e) {
+        closeSync(fd);
+        throw e;
+      }
+      return new FileStorage(absDir, path, fd, header.length, minRewrite);
+    }
+    const fd = openSync(path, 'r+');
+    try {
+      const raw = readFileSync(fd);
+      const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      const s = new FileStorage(absDir, path, fd, bytes.length, minRewrite);
+      const end = s.replay(bytes);
+      if (end < bytes.length) {
+        // No fsync of its own: until the next record's fsync makes it durable, losing the
+        // truncation only brings back the same torn tail, which the next open drops again.
+        ftruncateSync(fd, end);
+      }
+      s.size = end;
+      s.rewriteAt = Math.max(minRewrite, 2 * end);
+      return s;
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Closes the file. Reads keep answering from memory; writes throw. */
+  close(): void {
+    if (this.unusable === 'closed') {
+      return;
+    }
+    this.unusable = 'closed';
+    closeSync(this.fd);
+  }
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return {
+      hardState: { ...this.hardState },
+      confState: { nodes: [...this.snap.metadata.confState.nodes] },
+    };
+  }
+
+  entries(lo: number, hi: number): Entry[] {
+    const offset = this.dummy().index;
+    if (lo <= offset) {
+      throw new CompactedError(lo, this.firstIndex());
+    }
+    if (hi > this.lastIndex() + 1) {
+      throw new Error(`entries' hi (${hi}) is out of bound lastIndex (${this.lastIndex()})`);
+    }
+    if (this.ents.length === 1 && hi > lo) {
+      throw new UnavailableError(lo, this.lastIndex());
+    }
+    return this.ents.slice(lo - offset, hi - offset);
+  }
+
+  term(index: number): number {
+    const offset = this.dummy().index;
+    if (index < offset) {
+      throw new CompactedError(index, this.firstIndex());
+    }
+    const entry = this.ents[index - offset];
+    if (entry === undefined) {
+      throw new UnavailableError(index, this.lastIndex());
+    }
+    return entry.term;
+  }
+
+  lastIndex(): number {
+    return this.dummy().index + this.ents.length - 1;
+  }
+
+  firstIndex(): number {
+    return this.dummy().index + 1;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  setHardState(hs: HardState): void {
+    this.checkUsable();
+    const copy = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    const cur = this.hardState;
+    if (copy.term === cur.term && copy.vote === cur.vote && copy.commit === cur.commit) {
+      return;
+    }
+    this.persist({ kind: 'hardState', hardState: copy });
+    this.hardState = copy;
+  }
+
+  /** Same rules as `MemoryStorage.append`: skips compacted entries, replaces a conflicting suffix. */
+  append(entries: Entry[]): void {
+    this.checkUsable();
+    const kept = this.appendable(entries);
+    if (kept.length === 0) {
+      return;
+    }
+    this.persist({ kind: 'append', entries: kept });
+    this.storeAppend(kept.map(copyEntry));
+  }
+
+  /** Replaces the whole log with `snap`. The hard state is left as it is. */
+  applySnapshot(snap: Snapshot): void {
+    this.checkUsable();
+    this.checkApplySnapshot(snap);
+    this.persist({ kind: 'applySnapshot', snapshot: snap });
+    this.storeSnapshotReset(copySnapshot(snap));
+  }
+
+  /** Records a snapshot of the state up to entry `index` and returns it. */
+  createSnapshot(index: number, confState?: ConfState, data?: Uint8Array): Snapshot {
+    this.checkUsable();
+    this.checkCreateSnapshot(index);
+    const snap: Snapshot = {
+      metadata: {
+        index,
+        term: this.term(index),
+        confState: { nodes: [...(confState ?? this.snap.metadata.confState).nodes] },
+      },
+    };
+    if (data !== undefined) {
+      snap.data = data;
+    }
+    this.persist({ kind: 'createSnapshot', snapshot: snap });
+    if (data !== undefined) {
+      snap.data = new Uint8Array(data);
+    }
+    this.snap = snap;
+    return snap;
+  }
+
+  /** Discards every entry before `compactIndex`; entry `compactIndex` becomes the new dummy. */
+  compact(compactIndex: number): void {
+    this.checkUsable();
+    this.checkCompact(compactIndex);
+    this.persist({ kind: 'compact', index: compactIndex });
+    this.storeCompact(compactIndex);
+  }
+
+  // Each write is split in three: check (throws on misuse, changes nothing), persist, store.
+  // Replay runs the same checks, so a record that could never have been written is caught.
+
+  private appendable(entries: Entry[]): Entry[] {
+    const firstNew = entries[0];
+    if (firstNew === undefined) {
+      return [];
+    }
+    for (let i = 1; i < entries.length; i++) {
+      const prev = entries[i - 1] as Entry;
+      const cur = entries[i] as Entry;
+      if (cur.index !== prev.index + 1) {
+        throw new Error(
+          `entries to append are not contiguous: index ${cur.index} follows index ${prev.index}`,
+        );
+      }
+    }
+    const first = this.firstIndex();
+    if (firstNew.index + entries.length - 1 < first) {
+      return [];
+    }
+    const kept = first > firstNew.index ? entries.slice(first - firstNew.index) : entries;
+    const start = (kept[0] as Entry).index;
+    if (start > this.lastIndex() + 1) {
+      throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${start}]`);
+    }
+    return kept;
+  }
+
+  private storeAppend(kept: Entry[]): void {
+    const start = kept[0];
+    if (start === undefined) {
+      return;
+    }
+    this.ents.length = start.index - this.dummy().index;
+    for (const e of kept) {
+      this.ents.push(e);
+    }
+  }
+
+  private checkApplySnapshot(snap: Snapshot): void {
+    const current = this.snap.metadata.index;
+    if (current >= snap.metadata.index) {
+      throw new SnapshotOutOfDateError(snap.metadata.index, current);
+    }
+  }
+
+  private storeSnapshotReset(snap: Snapshot): void {
+    this.snap = snap;
+    this.ents = [
+      { entryType: EntryType.Normal, term: snap.metadata.term, index: snap.metadata.index },
+    ];
+  }
+
+  private checkCreateSnapshot(index: number): void {
+    const current = this.snap.metadata.index;
+    if (index <= current) {
+      throw new SnapshotOutOfDateError(index, current);
+    }
+    if (index > this.lastIndex()) {
+      throw new Error(`snapshot index ${index} is out of bound lastIndex (${this.lastIndex()})`);
+    }
+    // Throws CompactedError for an index before the dummy.
+    this.term(index);
+  }
+
+  private checkCompact(compactIndex: number): void {
+    if (compactIndex <= this.dummy().index) {
+      throw new CompactedError(compactIndex, this.firstIndex());
+    }
+    if (compactIndex > this.lastIndex()) {
+      throw new Error(
+        `compact index ${compactIndex} is out of bound lastIndex (${this.lastIndex()})`,
+      );
+    }
+  }
+
+  private storeCompact(compactIndex: number): void {
+    const offset = this.dummy().index;
+    const kept = this.ents[compactIndex - offset] as Entry;
+    this.ents = [
+      { entryType: kept.entryType, term: kept.term, index: kept.index },
+      ...this.ents.slice(compactIndex - offset + 1),
+    ];
+  }
+
+  /** Applies one recovered record, with the checks of the write that produced it. */
+  private replayRecord(record: LogRecord): void {
+    switch (record.kind) {
+      case 'hardState':
+        this.hardState = record.hardState;
+        return;
+      case 'append':
+        this.storeAppend(this.appendable(record.entries));
+        return;
+      case 'applySnapshot':
+        this.checkApplySnapshot(record.snapshot);
+        this.storeSnapshotReset(record.snapshot);
+        return;
+      case 'createSnapshot': {
+        const { index, term } = record.snapshot.metadata;
+        this.checkCreateSnapshot(index);
+        if (this.term(index) !== term) {
+          throw new Error(
+            `snapshot term ${term} differs from term ${this.term(index)} of entry ${index}`,
+          );
+        }
+        this.snap = record.snapshot;
+        return;
+      }
+      case 'compact':
+        this.checkCompact(record.index);
+        this.storeCompact(record.index);
+        return;
+      case 'state': {
+        let prev = record.dummy.index;
+        for (const e of record.entries) {
+          if (e.index !== prev + 1) {
+            throw new Error(`entry ${e.index} follows entry ${prev}`);
+          }
+          prev = e.index;
+        }
+        this.hardState = record.hardState;
+        this.snap = record.snapshot;
+        this.ents = [record.dummy, ...record.entries];
+        return;
+      }
+    }
+  }
+
+  /** Replays the file; returns the length of its valid prefix (shorter after a torn write). */
+  private replay(bytes: Uint8Array): number {
+    this.checkHeader(bytes);
+    let offset = HEADER_SIZE;
+    while (offset < bytes.length) {
+      if (bytes.length - offset < FRAME_SIZE) {
+        break; // torn: the crash cut the last frame short
+      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset + offset, FRAME_SIZE);
+      if (crc32(bytes.subarray(offset, offset + 8)) !== view.getUint32(8, true)) {
+        throw new CorruptStorageError(this.path, offset, 'record frame checksum mismatch');
+      }
+      const end = offset + FRAME_SIZE + view.getUint32(0, true);
+      if (end > bytes.length) {
+        break; // torn: the last record's payload is incomplete
+      }
+      const payload = bytes.subarray(offset + FRAME_SIZE, end);
+      if (crc32(payload) !== view.getUint32(4, true)) {
+        if (end === bytes.length) {
+          break; // torn: the last record's bytes did not all reach the disk
+        }
+        throw new CorruptStorageError(this.path, offset, 'record checksum mismatch');
+      }
+      let record: LogRecord;
+      try {
+        record = decodeRecord(payload);
+      } catch (e) {
+        throw new CorruptStorageError(this.path, offset, errorMessage(e));
+      }
+      try {
+        this.replayRecord(record);
+      } catch (e) {
+        throw new CorruptStorageError(
+          this.path,
+          offset,
+          `impossible ${record.kind} record: ${errorMessage(e)}`,
+        );
+      }
+      offset = end;
+    }
+    return offset;
+  }
+
+  private checkHeader(bytes: Uint8Array): void {
+    if (bytes.length < HEADER_SIZE) {
+      throw new CorruptStorageError(
+        this.path,
+        0,
+        `the file is ${bytes.length} bytes, shorter than its ${HEADER_SIZE}-byte header`,
+      );
+    }
+    if (!MAGIC.every((b, i) => bytes[i] === b)) {
+      throw new CorruptStorageError(this.path, 0, 'not a tinyraft log file (bad magic)');
+    }
+    const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
+    if (version !== VERSION) {
+      throw new CorruptStorageError(
+        this.path,
+        MAGIC.length,
+        `unsupported version ${version} (expected ${VERSION})`,
+      );
+    }
+  }
+
+  /**
+   * Writes `record` and fsyncs it. Nothing in memory has changed yet, so when this throws the
+   * storage still holds its previous state.
+   */
+  private persist(record: LogRecord): void {
+    // Encoding first: a value that cannot be stored is refused before any I/O.
+    const bytes = frame(encodeRecord(record));
+    if (this.size >= this.rewriteAt) {
+      this.rewrite();
+    }
+    try {
+      writeAll(this.fd, bytes, this.size);
+      fsyncSync(this.fd);
+    } catch (e) {
+      // Part of the record may have reached the disk. A shorter record written over it later
+      // would leave the rest behind, and a restart would take that for corruption.
+      this.unusable = `a write failed (${errorMessage(e)})`;
+      throw new StorageError(`${this.path}: writing the ${record.kind} record failed`, {
+        cause: e,
+      });
+    }
+    this.size += bytes.length;
+  }
+
+  /** Replaces the file with one holding only the live state. */
+  private rewrite(): void {
+    const state = encodeRecord({
+      kind: 'state',
+      hardState: this.hardState,
+      snapshot: this.snap,
+      dummy: this.dummy(),
+      entries: this.ents.slice(1),
+    });
+    const header = encodeHeader();
+    const framed = frame(state);
+    const bytes = new Uint8Array(header.length + framed.length);
+    bytes.set(header, 0);
+    bytes.set(framed, header.length);
+    let fd: number;
+    try {
+      fd = writeTemp(this.path, bytes);
+    } catch (e) {
+      throw new StorageError(`${this.path}: rewriting the log failed`, { cause: e });
+    }
+    try {
+      renameSync(tempPath(this.path), this.path);
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tempPath(this.path), { force: true });
+      throw new StorageError(`${this.path}: rewriting the log failed`, { cause: e });
+    }
+    const old = this.fd;
+    this.fd = fd;
+    this.size = bytes.length;
+    this.rewriteAt = Math.max(this.minRewriteBytes, 2 * bytes.length);
+    try {
+      closeSync(old);
+      syncDir(this.dir);
+    } catch (e) {
+      // The rename may not survive a crash, and later records would then be lost with it.
+      this.unusable = `finishing the rewrite failed (${errorMessage(e)})`;
+      throw new StorageError(`${this.path}: rewriting the log failed`, { cause: e });
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.unusable !== undefined) {
+      throw new StorageError(`${this.path}: storage is unusable: ${this.unusable}`);
+    }
+  }
+
+  private dummy(): Entry {
+    return this.ents[0] as Entry;
+  }
+}
+
+function tempPath(path: string): string {
+  return `${path}.tmp`;
+}
+
+/** Writes `bytes` to `path`'s temporary file and fsyncs it; returns the open descriptor. */
+function writeTemp(path: string, bytes: Uint8Array): number {
+  const tmp = tempPath(path);
+  const fd = openSync(tmp, 'w+');
+  try {
+    writeAll(fd, bytes, 0);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return fd;
+}
+
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+  }
+}
+
+/** Makes a rename in `dir` durable. Windows cannot fsync a directory and does not need to. */
+function syncDir(dir: string): void {
+  if (process.platform === 'win32') {
+    return;
+  }
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copyEntry(e: Entry): Entry {
+  const copy: Entry = { entryType: e.entryType, term: e.term, index: e.index };
+  if (e.data !== undefined) {
+    copy.data = new Uint8Array(e.data);
+  }
+  return copy;
+}
+
+function copySnapshot(s: Snapshot): Snapshot {
+  const { index, term, confState } = s.metadata;
+  const copy: Snapshot = { metadata: { index, term, confState: { nodes: [...confState.nodes] } } };
+  if (s.data !== undefined) {
+    copy.data = new Uint8Array(s.data);
+  }
+  return copy;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
