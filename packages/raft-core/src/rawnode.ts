@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { MalformedMessageError } from './errors.js';
 import { type Message, MessageType, message, messageTypeName } from './message.js';
 import { Raft, type SoftState } from './raft.js';
+import { isLocalMessage } from './validate.js';
 
 /**
  * Everything a node needs the world to do, collected since the last `advance`.
@@ -77,11 +78,12 @@ export class RawNode {
   }
 
   /**
-   * Steps a message received from a peer. Local-only messages (MsgHup, MsgBeat) are refused: a
-   * peer must not be able to start our elections or heartbeats.
+   * Steps a message received from a peer. Local-only messages (MsgHup, MsgBeat, MsgPropose,
+   * MsgTransferLeader) are refused: a peer must not be able to start our elections or heartbeats,
+   * or append to our log other than by replication. Proposals go through `propose`.
    */
   step(m: Message): void {
-    if (m.msgType === MessageType.MsgHup || m.msgType === MessageType.MsgBeat) {
+    if (isLocalMessage(m.msgType)) {
       throw new MalformedMessageError(
         `${messageTypeName(m.msgType)} is local to a node and cannot come from a peer`,
       );

@@ -200,5 +200,20 @@ describe('malformed messages are rejected with a clear error and change nothing'
     );
     expect(rn.raft.state).toBe(StateType.Follower);
     expect(rn.raft.term).toBe(0);
+
+    // Even a leader takes proposals only through propose(), never from a peer.
+    const single = new RawNode({
+      id: 1,
+      peers: [1],
+      electionTick: 10,
+      heartbeatTick: 1,
+      storage: new MemoryStorage(),
+    });
+    single.campaign();
+    const entries = [{ entryType: EntryType.Normal, term: 0, index: 0, data: new Uint8Array([1]) }];
+    expect(() =>
+      single.step(message({ msgType: MessageType.MsgPropose, from: 2, to: 1, entries })),
+    ).toThrow(/MsgPropose is local to a node/);
+    expect(single.raft.raftLog.lastIndex()).toBe(1);
   });
 });

@@ -1,0 +1,396 @@
+/**
+ * The wire format. Every frame is one WebSocket binary message:
+ *
+ *   magic "TRFT" (4 bytes) | version (1 byte) | kind (1 byte) | body
+ *
+ * Numbers are unsigned LEB128 varints, canonical (no redundant trailing zero groups) and at most
+ * 2^53 - 1, so every JavaScript integer the API allows survives and nothing else decodes. Byte
+ * strings are a varint length and the bytes. Decoding never allocates more than the frame holds:
+ * a length is checked against the bytes that remain before anything is copied.
+ */
+import {
+  type Entry,
+  MalformedMessageError,
+  type Message,
+  type Snapshot,
+  validateMessage,
+} from '@tinyraft/raft-core';
+
+const MAGIC = [0x54, 0x52, 0x46, 0x54] as const;
+
+/** The wire format version this code speaks; a peer on another version is refused. */
+export const WIRE_VERSION = 1;
+
+/** The largest frame `decodeMessages` accepts unless told otherwise. */
+export const DEFAULT_MAX_FRAME_BYTES: number = 16 * 1024 * 1024;
+
+/** What a frame carries: the three handshake steps, then raft messages. */
+export const FrameKind = { Hello: 1, Proof: 2, Welcome: 3, Messages: 4 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+export type FrameErrorReason =
+  | 'bad-magic'
+  | 'bad-version'
+  | 'truncated'
+  | 'trailing-bytes'
+  | 'bad-field'
+  | 'too-large';
+
+/** A frame that cannot be encoded or decoded. `reason` says which rule it broke. */
+export class FrameError extends Error {
+  override name = 'FrameError';
+  readonly reason: FrameErrorReason;
+
+  constructor(reason: FrameErrorReason, message: string) {
+    super(`${reason}: ${message}`);
+    this.reason = reason;
+  }
+}
+
+const REJECT = 1;
+const HAS_SNAPSHOT = 2;
+const HAS_DATA = 1;
+
+/** Appends to a buffer that grows as needed. */
+export class Writer {
+  private buf = new Uint8Array(64);
+  private length = 0;
+
+  constructor(kind: FrameKind) {
+    for (const b of MAGIC) {
+      this.u8(b);
+    }
+    this.u8(WIRE_VERSION);
+    this.u8(kind);
+  }
+
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = v;
+  }
+
+  varint(v: number): void {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new FrameError('bad-field', `cannot encode ${v}: not an integer in [0, 2^53 - 1]`);
+    }
+    let rest = v;
+    while (rest >= 0x80) {
+      this.u8((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    this.u8(rest);
+  }
+
+  /** Bytes of a length the reader already knows (a nonce, a MAC). */
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.varint(bytes.length);
+    this.raw(bytes);
+  }
+
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) {
+      return;
+    }
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+}
+
+/** Reads a frame front to back; every read checks the bytes that remain. */
+export class Reader {
+  private offset = 0;
+  private readonly frame: Uint8Array;
+  private readonly maxBytes: number;
+
+  /** Checks the header and returns a reader positioned at the body. */
+  constructor(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_FRAME_BYTES) {
+    this.frame = bytes;
+    this.maxBytes = maxBytes;
+    if (bytes.length > maxBytes) {
+      throw new FrameError('too-large', `frame of ${bytes.length} bytes exceeds ${maxBytes}`);
+    }
+    for (let i = 0; i < MAGIC.length; i++) {
+      const b = this.u8('magic');
+      if (b !== MAGIC[i]) {
+        throw new FrameError('bad-magic', `byte ${i} of the magic is ${b}, expected ${MAGIC[i]}`);
+      }
+    }
+    const version = this.u8('version');
+    if (version !== WIRE_VERSION) {
+      throw new FrameError('bad-version', `version ${version}, this node speaks ${WIRE_VERSION}`);
+    }
+  }
+
+  get remaining(): number {
+    return this.frame.length - this.offset;
+  }
+
+  /** Where the reader is, for error messages. */
+  at(): string {
+    return `at byte ${this.offset}`;
+  }
+
+  // `what` names the field in errors; callers pass constants, so a frame of a million entries
+  // does not build a million strings.
+
+  u8(what: string): number {
+    const b = this.frame[this.offset];
+    if (b === undefined) {
+      throw new FrameError('truncated', `${what}: the frame ends ${this.at()}`);
+    }
+    this.offset++;
+    return b;
+  }
+
+  /** A byte of flag bits; a bit outside `known` is refused rather than ignored. */
+  flags(what: string, known: number): number {
+    const b = this.u8(what);
+    if ((b & ~known) !== 0) {
+      throw new FrameError('bad-field', `${what} has unknown bits set: ${b} ${this.at()}`);
+    }
+    return b;
+  }
+
+  varint(what: string): number {
+    let value = 0;
+    let scale = 1;
+    // 8 groups of 7 bits cover 2^53 - 1; a 9th group can only encode something larger.
+    for (let group = 0; group < 8; group++, scale *= 0x80) {
+      const b = this.u8(what);
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (b === 0 && group > 0) {
+          throw new FrameError('bad-field', `${what}: varint with a redundant zero ${this.at()}`);
+        }
+        if (value > Number.MAX_SAFE_INTEGER) {
+          throw new FrameError('bad-field', `${what}: varint over 2^53 - 1 ${this.at()}`);
+        }
+        return value;
+      }
+    }
+    throw new FrameError('bad-field', `${what}: varint longer than 8 bytes ${this.at()}`);
+  }
+
+  /**
+   * A length or a count: the number of bytes or items that follow. None of them can be smaller
+   * than a byte, so a value beyond what remains is a cut frame, and beyond the frame limit it
+   * could never have been valid.
+   */
+  length(what: string): number {
+    const n = this.varint(what);
+    if (n > this.maxBytes) {
+      throw new FrameError(
+        'too-large',
+        `${what} declares ${n}, over the limit of ${this.maxBytes}`,
+      );
+    }
+    if (n > this.remaining) {
+      throw new FrameError(
+        'truncated',
+        `${what} declares ${n}, but ${this.remaining} bytes remain`,
+      );
+    }
+    return n;
+  }
+
+  /** `n` bytes, copied so that the frame's buffer can be reused. */
+  raw(n: number, what: string): Uint8Array {
+    if (n > this.remaining) {
+      throw new FrameError('truncated', `${what}: needed ${n} bytes, ${this.remaining} remain`);
+    }
+    const out = new Uint8Array(n);
+    out.set(this.frame.subarray(this.offset, this.offset + n));
+    this.offset += n;
+    return out;
+  }
+
+  /** A length, then that many bytes. */
+  bytes(what: string): Uint8Array {
+    return this.raw(this.length(what), what);
+  }
+
+  /** The frame must end here. */
+  end(): void {
+    if (this.remaining > 0) {
+      throw new FrameError(
+        'trailing-bytes',
+        `${this.remaining} bytes after the end of the frame at offset ${this.offset}`,
+      );
+    }
+  }
+}
+
+/** Checks the header of a frame that must be of `kind`; returns a reader for its body. */
+export function expectFrame(bytes: Uint8Array, kind: FrameKind, maxBytes?: number): Reader {
+  const body = new Reader(bytes, maxBytes);
+  const actual = body.u8('kind');
+  if (actual !== kind) {
+    throw new FrameError('bad-field', `frame kind ${actual}, expected ${kind}`);
+  }
+  return body;
+}
+
+function checked(m: unknown, i: number): Message {
+  try {
+    return validateMessage(m);
+  } catch (error) {
+    if (error instanceof MalformedMessageError) {
+      throw new FrameError('bad-field', `message ${i}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function writeMessage(w: Writer, m: Message): void {
+  w.u8(m.msgType);
+  w.varint(m.to);
+  w.varint(m.from);
+  w.varint(m.term);
+  w.varint(m.logTerm);
+  w.varint(m.index);
+  w.varint(m.commit);
+  w.u8((m.reject ? REJECT : 0) | (m.snapshot !== undefined ? HAS_SNAPSHOT : 0));
+  w.varint(m.entries.length);
+  for (const e of m.entries) {
+    if (e.entryType !== 0 && e.entryType !== 1) {
+      // validateMessage lets a proposal leave it out; the wire has no way to say "none".
+      throw new FrameError('bad-field', `entry ${e.index} has entryType ${e.entryType}`);
+    }
+    w.u8(e.entryType);
+    w.varint(e.term);
+    w.varint(e.index);
+    w.u8(e.data !== undefined ? HAS_DATA : 0);
+    if (e.data !== undefined) {
+      w.bytes(e.data);
+    }
+  }
+  if (m.snapshot !== undefined) {
+    const md = m.snapshot.metadata;
+    w.varint(md.index);
+    w.varint(md.term);
+    w.varint(md.confState.nodes.length);
+    for (const id of md.confState.nodes) {
+      w.varint(id);
+    }
+    w.u8(m.snapshot.data !== undefined ? HAS_DATA : 0);
+    if (m.snapshot.data !== undefined) {
+      w.bytes(m.snapshot.data);
+    }
+  }
+}
+
+function readEntry(r: Reader): Entry {
+  const entryType = r.u8('entryType');
+  if (entryType !== 0 && entryType !== 1) {
+    throw new FrameError('bad-field', `entryType must be 0 or 1, got ${entryType} ${r.at()}`);
+  }
+  const e: Entry = {
+    entryType,
+    term: r.varint('entry term'),
+    index: r.varint('entry index'),
+  };
+  if (r.flags('entry flags', HAS_DATA) !== 0) {
+    e.data = r.bytes('entry data');
+  }
+  return e;
+}
+
+function readSnapshot(r: Reader): Snapshot {
+  const index = r.varint('snapshot index');
+  const term = r.varint('snapshot term');
+  const nodes: number[] = [];
+  const count = r.length('snapshot node count');
+  for (let i = 0; i < count; i++) {
+    nodes.push(r.varint('snapshot node'));
+  }
+  const snapshot: Snapshot = { metadata: { index, term, confState: { nodes } } };
+  if (r.flags('snapshot flags', HAS_DATA) !== 0) {
+    snapshot.data = r.bytes('snapshot data');
+  }
+  return snapshot;
+}
+
+function readMessage(r: Reader, i: number): Message {
+  const m = {
+    msgType: r.u8('msgType'),
+    to: r.varint('to'),
+    from: r.varint('from'),
+    term: r.varint('term'),
+    logTerm: r.varint('logTerm'),
+    index: r.varint('index'),
+    commit: r.varint('commit'),
+    entries: [] as Entry[],
+    reject: false,
+  };
+  const flags = r.flags('message flags', REJECT | HAS_SNAPSHOT);
+  m.reject = (flags & REJECT) !== 0;
+  const count = r.length('entry count');
+  for (let k = 0; k < count; k++) {
+    m.entries.push(readEntry(r));
+  }
+  const snapshot = (flags & HAS_SNAPSHOT) !== 0 ? readSnapshot(r) : undefined;
+  // The type byte and the rest are checked by raft-core's own rules, so the transport can never
+  // deliver a message that `step` would refuse as malformed.
+  return checked(snapshot === undefined ? m : { ...m, snapshot }, i);
+}
+
+/**
+ * Encodes a batch of messages into one frame. Throws `FrameError` ('bad-field') for a message that
+ * is not well formed by raft-core's `validateMessage` (such as a negative or fractional number).
+ */
+export function encodeMessages(messages: readonly Message[]): Uint8Array {
+  const w = new Writer(FrameKind.Messages);
+  w.varint(messages.length);
+  messages.forEach((m, i) => {
+    writeMessage(w, checked(m, i));
+  });
+  return w.finish();
+}
+
+/**
+ * Decodes a frame of messages. Throws `FrameError` for anything malformed: a frame over
+ * `maxBytes`, a wrong magic, version or kind, a frame cut short or with bytes after its end, or a
+ * field that is out of range or fails raft-core's `validateMessage`.
+ */
+export function decodeMessages(
+  bytes: Uint8Array,
+  maxBytes: number = DEFAULT_MAX_FRAME_BYTES,
+): Message[] {
+  const r = expectFrame(bytes, FrameKind.Messages, maxBytes);
+  const messages: Message[] = [];
+  const count = r.length('message count');
+  for (let i = 0; i < count; i++) {
+    messages.push(readMessage(r, i));
+  }
+  r.end();
+  return messages;
+}
+
+/** Encodes one message as a frame of its own. */
+export function encodeMessage(m: Message): Uint8Array {
+  return encodeMessages([m]);
+}
+
+/** Decodes a frame that must hold exactly one message. */
+export function decodeMessage(
+  bytes: Uint8Array,
+  maxBytes: number = DEFAULT_MAX_FRAME_BYTES,
+): Message {
+  const messages = decodeMessages(bytes, maxBytes);
+  const [m] = messages;
+  if (m === undefined || messages.length !== 1) {
+    throw new FrameError('bad-field', `expected 1 message, the frame holds ${messages.length}`);
+  }
+  return m;
+}
