@@ -91,6 +91,8 @@ async function main(): Promise<void> {
     transport,
     ticker: new IntervalTicker(spec.tickMs),
     apply: (entry) => store.apply(entry),
+    // Writes and messages that arrive in one turn of the event loop share one Ready: one fsync.
+    schedule: (run) => setImmediate(run),
   });
 
   const report = (): NodeReport => {

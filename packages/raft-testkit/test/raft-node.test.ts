@@ -137,3 +137,35 @@ describe('RaftNode runtime on fake time', () => {
     );
   });
 });
+
+describe('RaftNode with a scheduler', () => {
+  test('proposals made together share one Ready and so one write to storage', async () => {
+    const queued: Array<() => void> = [];
+    const storage = new MemoryStorage();
+    const appends: number[] = [];
+    const append = storage.append.bind(storage);
+    storage.append = (entries) => {
+      if (entries.length > 0) appends.push(entries.length);
+      append(entries);
+    };
+    const ticker = new ManualTicker();
+    const node = new RaftNode({
+      config: { id: 1, peers: [1], electionTick: 10, heartbeatTick: 1, storage },
+      transport: new MemoryTransportHub().transport(1),
+      ticker,
+      schedule: (run) => queued.push(run),
+    });
+    node.start();
+    node.campaign();
+    expect(node.status().role).toBe(StateType.Leader); // stepped at once…
+    expect(appends).toEqual([]); // …but nothing is written until the scheduled run
+    queued.splice(0).forEach((run) => run());
+    expect(appends).toEqual([1]); // the no-op
+
+    const done = Promise.all([1, 2, 3].map((v) => node.propose(new Uint8Array([v]))));
+    expect(queued.length).toBe(1);
+    queued.splice(0).forEach((run) => run());
+    expect(appends).toEqual([1, 3]);
+    expect(await done).toEqual([2, 3, 4]);
+  });
+});
