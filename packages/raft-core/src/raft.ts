@@ -713,9 +713,6 @@ export class Raft {
       this.sendAppendResponse(m.from, index);
       return;
     }
-    if (snap.metadata.confState.nodes.length === 0) {
-      throw new MalformedMessageError(`MsgSnapshot from ${m.from} has an empty membership`);
-    }
     this.raftLog.restore(snap);
     const next = index + 1;
     this.prs.clear();

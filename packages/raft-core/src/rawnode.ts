@@ -83,9 +83,11 @@ export class RawNode {
    * or append to our log other than by replication. Proposals go through `propose`.
    */
   step(m: Message): void {
-    if (isLocalMessage(m.msgType)) {
+    // `m` may be anything a peer sent; Raft.step validates the rest.
+    const msgType = (m as Partial<Message> | null)?.msgType;
+    if (msgType !== undefined && isLocalMessage(msgType)) {
       throw new MalformedMessageError(
-        `${messageTypeName(m.msgType)} is local to a node and cannot come from a peer`,
+        `${messageTypeName(msgType)} is local to a node and cannot come from a peer`,
       );
     }
     this.raft.step(m);

@@ -64,6 +64,9 @@ function checkSnapshot(s: unknown, where: string): void {
   if (typeof cs !== 'object' || cs === null || !Array.isArray(cs.nodes)) {
     fail(`${where}: snapshot confState.nodes must be an array`);
   }
+  if (cs.nodes.length === 0) {
+    fail(`${where}: snapshot membership is empty`);
+  }
   for (const n of cs.nodes) {
     if (!isCount(n) || n === 0) {
       fail(`${where}: snapshot confState.nodes must hold positive integers, got ${describe(n)}`);
@@ -105,8 +108,14 @@ export function validateMessage(m: unknown): Message {
   if (typeof r.reject !== 'boolean') {
     fail(`${where}: reject must be a boolean, got ${describe(r.reject)}`);
   }
-  if (!isLocalMessage(t) && r.term === 0) {
-    // A term of 0 marks a local message; from a peer it would bypass every term check in step.
+  // A term of 0 marks a local message and only a local message: a message between nodes
+  // without one would bypass every term check in step, and a local one with one would move the
+  // node to that term before its handler runs.
+  if (isLocalMessage(t)) {
+    if (r.term !== 0) {
+      fail(`${where}: a local message carries no term, got term ${r.term as number}`);
+    }
+  } else if (r.term === 0) {
     fail(`${where}: a message between nodes must carry a term, got term 0`);
   }
   const entries = r.entries;
