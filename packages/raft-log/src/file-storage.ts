@@ -13,12 +13,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
-import {
-  CompactedError,
-  SnapshotOutOfDateError,
-  StorageError,
-  UnavailableError,
-} from './errors.js';
+import { StorageError } from './errors.js';
 import {
   decodeRecord,
   encodeHeader,
@@ -30,16 +25,8 @@ import {
   MAGIC,
   VERSION,
 } from './file-codec.js';
-import {
-  type ConfState,
-  type Entry,
-  EntryType,
-  emptyHardState,
-  emptySnapshot,
-  type HardState,
-  type Snapshot,
-  type WritableStorage,
-} from './types.js';
+import { StorageCore } from './storage-core.js';
+import type { ConfState, Entry, HardState, Snapshot, WritableStorage } from './types.js';
 
 /** The log file is damaged in a way that is not a torn last write; nothing was recovered. */
 export class CorruptStorageError extends StorageError {
@@ -75,10 +62,11 @@ const DEFAULT_MIN_REWRITE_BYTES = 1 << 20;
  * doubled since it was last written whole, it is rewritten to hold only the live state
  * (a new file, fsync, rename over the old one, fsync of the directory).
  *
- * The state and its rules are those of `MemoryStorage`; only one `FileStorage` may use a
- * directory at a time.
+ * The state in memory, the reads and the rules of every write are `StorageCore`'s, as in
+ * `MemoryStorage`: a write is checked, then persisted, then stored. Only one `FileStorage`
+ * may use a directory at a time.
  */
-export class FileStorage implements WritableStorage {
+export class FileStorage extends StorageCore implements WritableStorage {
   /** The log file. */
   readonly path: string;
   private readonly dir: string;
@@ -90,12 +78,8 @@ export class FileStorage implements WritableStorage {
   /** Why writes are refused: the storage was closed or a write failed half way. */
   private unusable: string | undefined;
 
-  private hardState: HardState = emptyHardState();
-  private snap: Snapshot = emptySnapshot();
-  /** As in `MemoryStorage`: `ents[k]` holds index `ents[0].index + k`; `ents[0]` is a dummy. */
-  private ents: Entry[] = [{ entryType: EntryType.Normal, term: 0, index: 0 }];
-
   private constructor(dir: string, path: string, fd: number, size: number, minRewrite: number) {
+    super();
     this.dir = dir;
     this.path = path;
     this.fd = fd;
@@ -170,51 +154,6 @@ export class FileStorage implements WritableStorage {
     closeSync(this.fd);
   }
 
-  initialState(): { hardState: HardState; confState: ConfState } {
-    return {
-      hardState: { ...this.hardState },
-      confState: { nodes: [...this.snap.metadata.confState.nodes] },
-    };
-  }
-
-  entries(lo: number, hi: number): Entry[] {
-    const offset = this.dummy().index;
-    if (lo <= offset) {
-      throw new CompactedError(lo, this.firstIndex());
-    }
-    if (hi > this.lastIndex() + 1) {
-      throw new Error(`entries' hi (${hi}) is out of bound lastIndex (${this.lastIndex()})`);
-    }
-    if (this.ents.length === 1 && hi > lo) {
-      throw new UnavailableError(lo, this.lastIndex());
-    }
-    return this.ents.slice(lo - offset, hi - offset);
-  }
-
-  term(index: number): number {
-    const offset = this.dummy().index;
-    if (index < offset) {
-      throw new CompactedError(index, this.firstIndex());
-    }
-    const entry = this.ents[index - offset];
-    if (entry === undefined) {
-      throw new UnavailableError(index, this.lastIndex());
-    }
-    return entry.term;
-  }
-
-  lastIndex(): number {
-    return this.dummy().index + this.ents.length - 1;
-  }
-
-  firstIndex(): number {
-    return this.dummy().index + 1;
-  }
-
-  snapshot(): Snapshot {
-    return this.snap;
-  }
-
   setHardState(hs: HardState): void {
     this.checkUsable();
     const copy = { term: hs.term, vote: hs.vote, commit: hs.commit };
@@ -226,7 +165,10 @@ export class FileStorage implements WritableStorage {
     this.hardState = copy;
   }
 
-  /** Same rules as `MemoryStorage.append`: skips compacted entries, replaces a conflicting suffix. */
+  /**
+   * Skips compacted entries and replaces a conflicting suffix, as `MemoryStorage.append` does;
+   * indexes, terms and data are checked as the record is encoded.
+   */
   append(entries: Entry[]): void {
     this.checkUsable();
     const kept = this.appendable(entries);
@@ -242,29 +184,16 @@ export class FileStorage implements WritableStorage {
     this.checkUsable();
     this.checkApplySnapshot(snap);
     this.persist({ kind: 'applySnapshot', snapshot: snap });
-    this.storeSnapshotReset(copySnapshot(snap));
+    this.storeAppliedSnapshot(copySnapshot(snap));
   }
 
   /** Records a snapshot of the state up to entry `index` and returns it. */
   createSnapshot(index: number, confState?: ConfState, data?: Uint8Array): Snapshot {
     this.checkUsable();
-    this.checkCreateSnapshot(index);
-    const snap: Snapshot = {
-      metadata: {
-        index,
-        term: this.term(index),
-        confState: { nodes: [...(confState ?? this.snap.metadata.confState).nodes] },
-      },
-    };
-    if (data !== undefined) {
-      snap.data = data;
-    }
+    const snap = this.newSnapshot(index, confState, data);
     this.persist({ kind: 'createSnapshot', snapshot: snap });
-    if (data !== undefined) {
-      snap.data = new Uint8Array(data);
-    }
-    this.snap = snap;
-    return snap;
+    this.snap = copySnapshot(snap);
+    return this.snap;
   }
 
   /** Discards every entry before `compactIndex`; entry `compactIndex` becomes the new dummy. */
@@ -273,92 +202,6 @@ export class FileStorage implements WritableStorage {
     this.checkCompact(compactIndex);
     this.persist({ kind: 'compact', index: compactIndex });
     this.storeCompact(compactIndex);
-  }
-
-  // Each write is split in three: check (throws on misuse, changes nothing), persist, store.
-  // Replay runs the same checks, so a record that could never have been written is caught.
-
-  private appendable(entries: Entry[]): Entry[] {
-    const firstNew = entries[0];
-    if (firstNew === undefined) {
-      return [];
-    }
-    for (let i = 1; i < entries.length; i++) {
-      const prev = entries[i - 1] as Entry;
-      const cur = entries[i] as Entry;
-      if (cur.index !== prev.index + 1) {
-        throw new Error(
-          `entries to append are not contiguous: index ${cur.index} follows index ${prev.index}`,
-        );
-      }
-    }
-    const first = this.firstIndex();
-    if (firstNew.index + entries.length - 1 < first) {
-      return [];
-    }
-    const kept = first > firstNew.index ? entries.slice(first - firstNew.index) : entries;
-    const start = (kept[0] as Entry).index;
-    if (start > this.lastIndex() + 1) {
-      throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${start}]`);
-    }
-    return kept;
-  }
-
-  private storeAppend(kept: Entry[]): void {
-    const start = kept[0];
-    if (start === undefined) {
-      return;
-    }
-    this.ents.length = start.index - this.dummy().index;
-    for (const e of kept) {
-      this.ents.push(e);
-    }
-  }
-
-  private checkApplySnapshot(snap: Snapshot): void {
-    const current = this.snap.metadata.index;
-    if (current >= snap.metadata.index) {
-      throw new SnapshotOutOfDateError(snap.metadata.index, current);
-    }
-  }
-
-  private storeSnapshotReset(snap: Snapshot): void {
-    this.snap = snap;
-    this.ents = [
-      { entryType: EntryType.Normal, term: snap.metadata.term, index: snap.metadata.index },
-    ];
-  }
-
-  private checkCreateSnapshot(index: number): void {
-    const current = this.snap.metadata.index;
-    if (index <= current) {
-      throw new SnapshotOutOfDateError(index, current);
-    }
-    if (index > this.lastIndex()) {
-      throw new Error(`snapshot index ${index} is out of bound lastIndex (${this.lastIndex()})`);
-    }
-    // Throws CompactedError for an index before the dummy.
-    this.term(index);
-  }
-
-  private checkCompact(compactIndex: number): void {
-    if (compactIndex <= this.dummy().index) {
-      throw new CompactedError(compactIndex, this.firstIndex());
-    }
-    if (compactIndex > this.lastIndex()) {
-      throw new Error(
-        `compact index ${compactIndex} is out of bound lastIndex (${this.lastIndex()})`,
-      );
-    }
-  }
-
-  private storeCompact(compactIndex: number): void {
-    const offset = this.dummy().index;
-    const kept = this.ents[compactIndex - offset] as Entry;
-    this.ents = [
-      { entryType: kept.entryType, term: kept.term, index: kept.index },
-      ...this.ents.slice(compactIndex - offset + 1),
-    ];
   }
 
   /** Applies one recovered record, with the checks of the write that produced it. */
@@ -372,17 +215,17 @@ export class FileStorage implements WritableStorage {
         return;
       case 'applySnapshot':
         this.checkApplySnapshot(record.snapshot);
-        this.storeSnapshotReset(record.snapshot);
+        this.storeAppliedSnapshot(record.snapshot);
         return;
       case 'createSnapshot': {
-        const { index, term } = record.snapshot.metadata;
-        this.checkCreateSnapshot(index);
-        if (this.term(index) !== term) {
+        const { index, term, confState } = record.snapshot.metadata;
+        const snap = this.newSnapshot(index, confState, record.snapshot.data);
+        if (snap.metadata.term !== term) {
           throw new Error(
-            `snapshot term ${term} differs from term ${this.term(index)} of entry ${index}`,
+            `snapshot term ${term} differs from term ${snap.metadata.term} of entry ${index}`,
           );
         }
-        this.snap = record.snapshot;
+        this.snap = snap;
         return;
       }
       case 'compact':
@@ -538,10 +381,6 @@ export class FileStorage implements WritableStorage {
     if (this.unusable !== undefined) {
       throw new StorageError(`${this.path}: storage is unusable: ${this.unusable}`);
     }
-  }
-
-  private dummy(): Entry {
-    return this.ents[0] as Entry;
   }
 }
 

@@ -4,7 +4,13 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { encodeHeader, encodeRecord, frame, type LogRecord } from '../src/file-codec.js';
 import { CorruptStorageError, FileStorage } from '../src/file-storage.js';
-import { type Entry, MemoryStorage, type Snapshot, StorageError } from '../src/index.js';
+import {
+  type Entry,
+  MemoryStorage,
+  type Snapshot,
+  type Storage,
+  StorageError,
+} from '../src/index.js';
 import { useTempStorage } from './file-helpers.js';
 import { type ConcreteTarget, concrete, opArb, seedFromEnv } from './random-ops.js';
 import { describeStorageContract, dump, ent, type TestStorage } from './storage-contract.js';
@@ -228,6 +234,27 @@ describe('FileStorage.open', () => {
       /minRewriteBytes must be a non-negative integer, got -1/,
     );
   });
+});
+
+describe('FileStorage reads', () => {
+  test.each([
+    ['term(-1)', (s: Storage) => s.term(-1), /term index must be a non-negative integer, got -1/],
+    ['term(1.5)', (s: Storage) => s.term(1.5), /term index .* got 1.5/],
+    ['entries(2, 1)', (s: Storage) => s.entries(2, 1), /lo 2 is past hi 1/],
+    ['entries(NaN, 2)', (s: Storage) => s.entries(Number.NaN, 2), /entries lo must be/],
+  ])(
+    '%s is refused with the error MemoryStorage gives and changes nothing',
+    (_name, read, message) => {
+      const s = open(tempDir());
+      s.append([ent(1, 1), ent(2, 1)]);
+      const before = dump(s);
+      expect(() => read(s)).toThrow(message);
+      expect(() => read(MemoryStorage.fromEntries([ent(0, 0), ent(1, 1), ent(2, 1)]))).toThrow(
+        message,
+      );
+      expect(dump(reopen(s))).toEqual(before);
+    },
+  );
 });
 
 describe('crash recovery', () => {
