@@ -1,109 +1,107 @@
 /**
- * How fast the codec and the transport are. `pnpm bench` runs it; the numbers are for comparing
- * two versions on one machine, not for pass/fail.
+ * How fast transport-ws is, and how that compares with `ws` on its own: `pnpm bench` at the root,
+ * or `npx tsx bench/run.ts [codec] [throughput] [latency]` here. See bench/README.md for how to
+ * read the figures; they are for comparing versions on one machine, never pass/fail.
  */
-import { EntryType, type Message, MessageType, message } from '@tinyraft/raft-core';
-import { decodeMessages, encodeMessages, WebSocketTransport } from '@tinyraft/transport-ws';
+import { codecBench } from './codec.js';
+import { fmt, fmtSpread, printTable, writeResults } from './harness.js';
+import { type LatencyResult, latencyBench } from './latency.js';
+import { Pair } from './pair.js';
+import { type ThroughputResult, throughputBench } from './throughput.js';
+import { workloads } from './workload.js';
 
-const heartbeat = message({
-  msgType: MessageType.MsgHeartbeat,
-  from: 1,
-  to: 2,
-  term: 9,
-  commit: 1234,
-});
-const appendBatch: Message[] = [
-  message({
-    msgType: MessageType.MsgAppend,
-    from: 1,
-    to: 2,
-    term: 9,
-    logTerm: 9,
-    index: 100_000,
-    commit: 99_990,
-    entries: Array.from({ length: 64 }, (_, k) => ({
-      entryType: EntryType.Normal,
-      term: 9,
-      index: 100_001 + k,
-      data: new Uint8Array(256).fill(k),
-    })),
-  }),
-];
+const SECTIONS = ['codec', 'throughput', 'latency'] as const;
+type Section = (typeof SECTIONS)[number];
 
-/** Runs `work` for about `ms` milliseconds and returns runs per second. */
-function rate(work: () => void, ms = 500): number {
-  for (let i = 0; i < 1000; i++) {
-    work();
-  }
-  let runs = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    for (let i = 0; i < 100; i++) {
-      work();
-    }
-    runs += 100;
-  }
-  return (runs * 1000) / (performance.now() - start);
+function isSection(s: string): s is Section {
+  return (SECTIONS as readonly string[]).includes(s);
 }
 
-function codecRow(name: string, batch: Message[]): void {
-  const frame = encodeMessages(batch);
-  const enc = rate(() => encodeMessages(batch));
-  const dec = rate(() => decodeMessages(frame));
-  console.log(
-    `${name.padEnd(24)} ${String(frame.length).padStart(7)} B  encode ${fmt(enc)}/s  decode ${fmt(dec)}/s`,
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => !isSection(a));
+if (unknown.length > 0) {
+  throw new Error(`unknown section ${unknown.join(', ')}; the sections are ${SECTIONS.join(', ')}`);
+}
+const sections: readonly Section[] = args.length === 0 ? SECTIONS : (args as Section[]);
+const settings = {
+  throughput: { samples: 7, warmupMs: 1000 },
+  latency: { samples: 5, pings: 250 },
+};
+
+const started = performance.now();
+// BENCH_FILTER=64 runs only the workloads whose name contains "64", e.g. to profile one of them.
+const filter = process.env.BENCH_FILTER ?? '';
+const loads = workloads().filter((w) => w.name.includes(filter));
+if (loads.length === 0) {
+  throw new Error(`no workload name contains BENCH_FILTER ${JSON.stringify(filter)}`);
+}
+/** The issue's goal: tinyraft moves at least this share of the messages plain `ws` moves. */
+const TARGET_RATIO = 0.7;
+
+const results: {
+  settings: typeof settings;
+  codec?: unknown;
+  throughput?: ThroughputResult[];
+  latency?: LatencyResult[];
+  summary?: unknown;
+} = { settings };
+if (sections.includes('codec')) {
+  results.codec = codecBench(loads);
+}
+if (sections.includes('throughput') || sections.includes('latency')) {
+  const pair = await Pair.open();
+  // A bench stopped by a signal still takes its peer process down with it.
+  const interrupted = (signal: NodeJS.Signals) => {
+    void pair.close().finally(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    if (sections.includes('throughput')) {
+      results.throughput = await throughputBench(pair, loads, settings.throughput);
+    }
+    if (sections.includes('latency')) {
+      results.latency = await latencyBench(pair, loads, settings.latency);
+    }
+  } finally {
+    await pair.close();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+/** One line per workload: the throughput ratio against the target, and both round trips. */
+function summarize(): void {
+  const rows = loads.map((load) => {
+    const ours = results.throughput?.find((r) => r.workload === load.name && r.impl === 'tinyraft');
+    const rtt = (impl: string) =>
+      results.latency?.find((r) => r.workload === load.name && r.impl === impl);
+    const ratio = ours?.ratioToRaw;
+    return {
+      workload: load.name,
+      messagesPerSecRatio: ratio,
+      targetRatio: TARGET_RATIO,
+      met: ratio === undefined ? undefined : ratio.median >= TARGET_RATIO,
+      roundTripP50Us: { tinyraft: rtt('tinyraft')?.pooledP50Us, raw: rtt('raw')?.pooledP50Us },
+      roundTripP99Us: { tinyraft: rtt('tinyraft')?.pooledP99Us, raw: rtt('raw')?.pooledP99Us },
+    };
+  });
+  results.summary = rows;
+  const us = (x: number | undefined) => (x === undefined ? '' : fmt(x));
+  printTable(
+    `Summary: tinyraft / raw ws messages per second (target ≥ ${TARGET_RATIO}), round trips in µs`,
+    ['workload', 'tinyraft / raw', 'target', 'RTT p50 ours', 'raw', 'RTT p99 ours', 'raw'],
+    rows.map((r) => [
+      r.workload,
+      r.messagesPerSecRatio === undefined ? '' : fmtSpread(r.messagesPerSecRatio),
+      r.met === undefined ? '' : r.met ? 'met' : 'missed',
+      us(r.roundTripP50Us.tinyraft),
+      us(r.roundTripP50Us.raw),
+      us(r.roundTripP99Us.tinyraft),
+      us(r.roundTripP99Us.raw),
+    ]),
   );
 }
 
-function fmt(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
-}
-
-/** Heartbeats per second from one transport to another over loopback, in batches of `batch`. */
-async function loopback(total: number, batch: number): Promise<number> {
-  const options = { listen: { host: '127.0.0.1', port: 0 }, peers: {}, secret: 'bench secret' };
-  const one = new WebSocketTransport({ ...options, id: 1 });
-  const two = new WebSocketTransport({ ...options, id: 2 });
-  let received = 0;
-  let done: () => void = () => undefined;
-  two.onMessage(() => {
-    received++;
-    if (received === total) {
-      done();
-    }
-  });
-  await Promise.all([one.start(), two.start()]);
-  one.setPeer(2, `ws://127.0.0.1:${two.port}`);
-  // Node 2 only accepts peers it knows.
-  two.setPeer(1, `ws://127.0.0.1:${one.port}`);
-  for (let i = 0; one.stats().connectedPeers.length === 0; i++) {
-    if (i === 400) {
-      throw new Error('node 1 did not connect to node 2 within 2 s');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const msgs = Array.from({ length: batch }, () => heartbeat);
-  const start = performance.now();
-  for (let sent = 0; sent < total; sent += batch) {
-    one.send(msgs);
-    // Let the socket drain now and then so that backpressure does not drop the rest.
-    if (one.stats().droppedOutbound.backpressure > 0) {
-      throw new Error('the bench overran the send buffer; lower the total');
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  await finished;
-  const perSec = (total * 1000) / (performance.now() - start);
-  await Promise.all([one.close(), two.close()]);
-  return perSec;
-}
-
-codecRow('heartbeat', [heartbeat]);
-codecRow('append, 64 × 256 B', appendBatch);
-for (const batch of [1, 16, 128]) {
-  const perSec = await loopback(batch * 2000, batch);
-  console.log(`loopback, batches of ${String(batch).padEnd(4)} ${fmt(perSec)} messages/s`);
-}
+summarize();
+writeResults('transport', results);
+console.log(`done in ${fmt((performance.now() - started) / 1000)} s`);

@@ -51,12 +51,25 @@ const REJECT = 1;
 const HAS_SNAPSHOT = 2;
 const HAS_DATA = 1;
 
-/** Appends to a buffer that grows as needed. */
+/**
+ * The buffer the previous frame was built in. Frames are built one at a time and copied out when
+ * done, so the next one can reuse it: most frames then cost one allocation of their exact size,
+ * instead of a buffer that starts small and is reallocated and copied each time it doubles.
+ */
+let spare: Uint8Array | undefined;
+/** Past this, a buffer is left to the collector rather than kept (a snapshot can be 16 MiB). */
+const SPARE_LIMIT = 1 << 16;
+const EMPTY = new Uint8Array(0);
+
+/** Appends to a buffer that grows as needed. `finish` ends its use. */
 export class Writer {
-  private buf = new Uint8Array(64);
+  private buf: Uint8Array;
   private length = 0;
 
   constructor(kind: FrameKind) {
+    this.buf = spare ?? new Uint8Array(1024);
+    // Taken, not shared: a second Writer alive at the same time gets a buffer of its own.
+    spare = undefined;
     for (const b of MAGIC) {
       this.u8(b);
     }
@@ -73,12 +86,21 @@ export class Writer {
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new FrameError('bad-field', `cannot encode ${v}: not an integer in [0, 2^53 - 1]`);
     }
+    this.reserve(8);
+    const buf = this.buf;
+    let at = this.length;
     let rest = v;
-    while (rest >= 0x80) {
-      this.u8((rest % 0x80) | 0x80);
+    // Bit operators work on 32 bits; above 2^31 the groups are split off by division.
+    while (rest > 0x7fffffff) {
+      buf[at++] = (rest % 0x80) | 0x80;
       rest = Math.floor(rest / 0x80);
     }
-    this.u8(rest);
+    while (rest >= 0x80) {
+      buf[at++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    buf[at++] = rest;
+    this.length = at;
   }
 
   /** Bytes of a length the reader already knows (a nonce, a MAC). */
@@ -93,8 +115,24 @@ export class Writer {
     this.raw(bytes);
   }
 
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
+  /**
+   * The frame, in a buffer of its own (from `alloc` if given, which must return `size` bytes that
+   * nothing else uses); the writer must not be used afterwards.
+   */
+  finish(alloc?: (size: number) => Uint8Array): Uint8Array {
+    let frame: Uint8Array;
+    if (alloc === undefined) {
+      frame = this.buf.slice(0, this.length);
+    } else {
+      frame = alloc(this.length);
+      frame.set(this.buf.subarray(0, this.length));
+    }
+    if (this.buf.length <= SPARE_LIMIT) {
+      spare = this.buf;
+    }
+    this.buf = EMPTY;
+    this.length = 0;
+    return frame;
   }
 
   private reserve(n: number): void {
@@ -112,6 +150,7 @@ export class Reader {
   private offset = 0;
   private readonly frame: Uint8Array;
   private readonly maxBytes: number;
+  private copy: Uint8Array | undefined;
 
   /** Checks the header and returns a reader positioned at the body. */
   constructor(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_FRAME_BYTES) {
@@ -204,13 +243,17 @@ export class Reader {
     return n;
   }
 
-  /** `n` bytes, copied so that the frame's buffer can be reused. */
+  /**
+   * `n` bytes, in a copy so that the frame's buffer can be reused. The byte strings of a frame
+   * are views of one copy of it, made when the first is read: an allocation per entry cost more
+   * than decoding the rest of a MsgAppend.
+   */
   raw(n: number, what: string): Uint8Array {
     if (n > this.remaining) {
       throw new FrameError('truncated', `${what}: needed ${n} bytes, ${this.remaining} remain`);
     }
-    const out = new Uint8Array(n);
-    out.set(this.frame.subarray(this.offset, this.offset + n));
+    this.copy ??= new Uint8Array(this.frame);
+    const out = new Uint8Array(this.copy.buffer, this.offset, n);
     this.offset += n;
     return out;
   }
@@ -345,17 +388,29 @@ function readMessage(r: Reader, i: number): Message {
   return checked(snapshot === undefined ? m : { ...m, snapshot }, i);
 }
 
-/**
- * Encodes a batch of messages into one frame. Throws `FrameError` ('bad-field') for a message that
- * is not well formed by raft-core's `validateMessage` (such as a negative or fractional number).
- */
-export function encodeMessages(messages: readonly Message[]): Uint8Array {
+function writeMessages(messages: readonly Message[]): Writer {
   const w = new Writer(FrameKind.Messages);
   w.varint(messages.length);
   messages.forEach((m, i) => {
     writeMessage(w, checked(m, i));
   });
-  return w.finish();
+  return w;
+}
+
+/**
+ * Encodes a batch of messages into one frame. Throws `FrameError` ('bad-field') for a message that
+ * is not well formed by raft-core's `validateMessage` (such as a negative or fractional number).
+ */
+export function encodeMessages(messages: readonly Message[]): Uint8Array {
+  return writeMessages(messages).finish();
+}
+
+/** `encodeMessages` into a buffer from `alloc` (see `Writer.finish`). */
+export function encodeMessagesWith(
+  messages: readonly Message[],
+  alloc: (size: number) => Uint8Array,
+): Uint8Array {
+  return writeMessages(messages).finish(alloc);
 }
 
 /**

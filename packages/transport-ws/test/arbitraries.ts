@@ -23,7 +23,10 @@ const snapshot: fc.Arbitrary<Snapshot> = fc
   .record({
     index: count,
     term: count,
-    nodes: fc.array(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { maxLength: 6 }),
+    nodes: fc.array(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), {
+      minLength: 1,
+      maxLength: 6,
+    }),
     data,
   })
   .map(({ index, term, nodes, data }) => {
@@ -65,8 +68,8 @@ export const anyMessage: fc.Arbitrary<Message> = fc
       msgType: r.msgType,
       to: r.to,
       from: r.from,
-      // Between nodes a term of 0 is malformed; only local messages may carry it.
-      term: r.term === 0 && !isLocalMessage(r.msgType) ? 1 : r.term,
+      // A term of 0 marks a local message, and only a local message.
+      term: isLocalMessage(r.msgType) ? 0 : r.term === 0 ? 1 : r.term,
       logTerm: r.logTerm,
       index: r.index,
       commit: r.commit,
@@ -76,7 +79,7 @@ export const anyMessage: fc.Arbitrary<Message> = fc
     const snap =
       r.snapshot ??
       (r.msgType === MessageType.MsgSnapshot
-        ? { metadata: { index: 0, term: 0, confState: { nodes: [] } } }
+        ? { metadata: { index: 0, term: 0, confState: { nodes: [1] } } }
         : undefined);
     if (snap !== undefined) {
       m.snapshot = snap;
