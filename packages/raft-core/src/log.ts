@@ -130,11 +130,13 @@ export class RaftLog {
   /**
    * The largest index ≤ `index` whose term is ≤ `term`: where a log that has `term` at `index`
    * can match this one at the earliest. Used on both sides of a rejected MsgAppend to skip a whole
-   * term per round trip instead of one index.
+   * term per round trip instead of one index. When even the compaction point has a later term,
+   * the answer lies in the compacted prefix: the result is below `firstIndex() - 1`, and a leader
+   * sends its snapshot.
    */
   findConflictByTerm(index: number, term: number): number {
     let i = Math.min(index, this.lastIndex());
-    while (i > this.offset) {
+    while (i >= this.offset) {
       if ((this.termOrUndefined(i) as number) <= term) {
         return i;
       }

@@ -8,3 +8,22 @@ export {
 export { ManualTicker, MemoryTransportHub } from './memory-transport.js';
 export { Network, type NetworkOptions } from './network.js';
 export { seededRandom } from './random.js';
+export {
+  type CampaignSummary,
+  editPlan,
+  formatSummary,
+  type InvariantName,
+  InvariantViolation,
+  type NodeView,
+  type PlanEdit,
+  type PlanOptions,
+  planSimulation,
+  runCampaign,
+  runSimulation,
+  SafetyChecker,
+  type Shrunk,
+  type SimOptions,
+  type SimPlan,
+  type SimResult,
+  shrinkFailure,
+} from './sim/index.js';

@@ -159,12 +159,12 @@ describe('RaftNode with a scheduler', () => {
     node.campaign();
     expect(node.status().role).toBe(StateType.Leader); // stepped at once…
     expect(appends).toEqual([]); // …but nothing is written until the scheduled run
-    queued.splice(0).forEach((run) => run());
+    for (const run of queued.splice(0)) run();
     expect(appends).toEqual([1]); // the no-op
 
     const done = Promise.all([1, 2, 3].map((v) => node.propose(new Uint8Array([v]))));
     expect(queued.length).toBe(1);
-    queued.splice(0).forEach((run) => run());
+    for (const run of queued.splice(0)) run();
     expect(appends).toEqual([1, 3]);
     expect(await done).toEqual([2, 3, 4]);
   });
