@@ -24,7 +24,9 @@ for (const group of ['packages', 'apps']) {
     // Skipped, todo or pending tests are not allowed here: count them as failures.
     const f = (r.numFailedTests ?? 0) + (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
     const suitesFailed = r.numFailedTestSuites ?? 0;
-    console.log(`${group}/${name}: ${p} passed, ${f} failed${suitesFailed ? `, ${suitesFailed} files failed to run` : ''}`);
+    console.log(
+      `${group}/${name}: ${p} passed, ${f} failed${suitesFailed ? `, ${suitesFailed} files failed to run` : ''}`,
+    );
     passed += p;
     failed += f + suitesFailed;
   }
