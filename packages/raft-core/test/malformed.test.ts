@@ -217,37 +217,3 @@ describe('malformed messages are rejected with a clear error and change nothing'
     expect(single.raft.raftLog.lastIndex()).toBe(1);
   });
 });
-
-describe('refusals found by fuzzing change nothing', () => {
-  test('a local message that carries a term is refused before the term is taken', () => {
-    const r = follower();
-    const before = stateOf(r);
-    const entries = [{ entryType: EntryType.Normal, term: 0, index: 0 }];
-    expect(() =>
-      r.step(message({ msgType: MessageType.MsgPropose, from: 2, to: 1, term: 5, entries })),
-    ).toThrow('MsgPropose: a local message carries no term, got term 5');
-    expect(stateOf(r)).toEqual(before);
-  });
-
-  test('a snapshot with an empty membership is refused before the term or the leader is taken', () => {
-    const r = follower();
-    const before = stateOf(r);
-    const snapshot = { metadata: { index: 9, term: 7, confState: { nodes: [] } } };
-    expect(() =>
-      r.step(message({ msgType: MessageType.MsgSnapshot, from: 3, to: 1, term: 7, snapshot })),
-    ).toThrow('MsgSnapshot: snapshot membership is empty');
-    expect(stateOf(r)).toEqual(before);
-  });
-
-  test('RawNode.step refuses a value that is not a message with MalformedMessageError', () => {
-    const rn = new RawNode({
-      id: 1,
-      peers: [1, 2, 3],
-      electionTick: 10,
-      heartbeatTick: 1,
-      storage: new MemoryStorage(),
-    });
-    expect(() => rn.step(null as unknown as Message)).toThrow(MalformedMessageError);
-    expect(() => rn.step(7 as unknown as Message)).toThrow(MalformedMessageError);
-  });
-});
