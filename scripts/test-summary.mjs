@@ -23,12 +23,15 @@ for (const group of ['packages', 'apps']) {
     const p = r.numPassedTests ?? 0;
     // Skipped, todo or pending tests are not allowed here: count them as failures.
     const f = (r.numFailedTests ?? 0) + (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    const suitesFailed = r.numFailedTestSuites ?? 0;
-    console.log(
-      `${group}/${name}: ${p} passed, ${f} failed${suitesFailed ? `, ${suitesFailed} files failed to run` : ''}`,
-    );
+    // A file that failed without a failing test did not run at all (an import or syntax error).
+    const brokenFiles = (r.testResults ?? []).filter(
+      (file) =>
+        file.status === 'failed' && !file.assertionResults?.some((a) => a.status === 'failed'),
+    ).length;
+    const note = brokenFiles ? `, ${brokenFiles} test files failed to run` : '';
+    console.log(`${group}/${name}: ${p} passed, ${f + brokenFiles} failed${note}`);
     passed += p;
-    failed += f + suitesFailed;
+    failed += f + brokenFiles;
   }
 }
 console.log(`${passed} passed, ${failed} failed`);
