@@ -36,10 +36,6 @@ function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.lead === b.lead && a.raftState === b.raftState;
 }
 
-function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
 /**
  * The contract between the Raft state machine and a runtime: drive it with `tick`, `step`,
  * `campaign` and `propose`, collect its work with `ready`, report the work done with `advance`.
@@ -100,8 +96,11 @@ export class RawNode {
       r.raftLog.stabled < r.raftLog.lastIndex() ||
       r.raftLog.hasNextEnts() ||
       r.raftLog.pendingSnapshot !== undefined ||
-      !sameSoftState(r.softState(), this.prevSoftState) ||
-      !sameHardState(r.hardState(), this.prevHardState)
+      r.lead !== this.prevSoftState.lead ||
+      r.state !== this.prevSoftState.raftState ||
+      r.term !== this.prevHardState.term ||
+      r.vote !== this.prevHardState.vote ||
+      r.raftLog.committed !== this.prevHardState.commit
     );
   }
 
