@@ -1,9 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { type Spread, spread } from '../src/bench-report.js';
+
+export {
+  fmt,
+  fmtSpread,
+  printTable,
+  quantile,
+  repoRoot,
+  resultsDir,
+  type Spread,
+  writeResults,
+} from '../src/bench-report.js';
 
 /**
  * One thing to measure. `prepare(n)` builds fresh state outside the timed region and returns the
@@ -15,12 +23,6 @@ export interface BenchCase {
   name: string;
   params: Record<string, string | number>;
   prepare(n: number): () => number;
-}
-
-export interface Spread {
-  median: number;
-  p10: number;
-  p90: number;
 }
 
 export interface CaseResult {
@@ -58,24 +60,6 @@ export const collectGarbage: () => void = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 })();
-
-/** The value below which `q` (0…1) of the sorted values lie, interpolating between neighbours. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) {
-    return Number.NaN;
-  }
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (pos - lo);
-}
-
-function spread(values: readonly number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: quantile(sorted, 0.5), p10: quantile(sorted, 0.1), p90: quantile(sorted, 0.9) };
-}
 
 interface Timing {
   cpuUs: number;
@@ -148,77 +132,4 @@ export function measureGroup(
       opsPerSec: spread(ts.map((t) => (t.ops * 1000) / t.wallMs)),
     };
   });
-}
-
-// -------------------------------------------------------------------------------------------------
-// Output
-// -------------------------------------------------------------------------------------------------
-
-/** Formats a number with a precision that suits its size: 1234567 → "1,234,567", 0.123 → "0.123". */
-export function fmt(x: number): string {
-  if (!Number.isFinite(x)) {
-    return String(x);
-  }
-  const abs = Math.abs(x);
-  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
-  return x.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-export function fmtSpread(s: Spread): string {
-  return `${fmt(s.median)} [${fmt(s.p10)}–${fmt(s.p90)}]`;
-}
-
-/** Prints rows as an aligned table; numbers go right, text left. */
-export function printTable(
-  title: string,
-  header: readonly string[],
-  rows: readonly string[][],
-): void {
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, k) => {
-        const w = widths[k] as number;
-        return /^[-\d.,[\]–% ×µ]+$/.test(cell) ? cell.padStart(w) : cell.padEnd(w);
-      })
-      .join('  ');
-  console.log(`\n${title}`);
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) {
-    console.log(line(r));
-  }
-}
-
-/** The repository root: this file lives in packages/raft-testkit/bench. */
-export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-/** Where the machine-readable results go; gitignored. */
-export const resultsDir: string = join(repoRoot, 'bench-results');
-
-/** The environment a result was measured in, recorded next to every result. */
-function environment(): Record<string, string | number> {
-  const cpu = cpus();
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpu: cpu[0]?.model ?? 'unknown',
-    cores: cpu.length,
-  };
-}
-
-/** Writes `bench-results/<name>.json` and prints its path. */
-export function writeResults(name: string, body: Record<string, unknown>): string {
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${name}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify({ name, environment: environment(), ...body }, null, 2)}\n`,
-  );
-  console.log(`\nwrote ${relative(process.cwd(), file)}`);
-  return file;
 }

@@ -1,4 +1,15 @@
 export {
+  fmt,
+  fmtSpread,
+  printTable,
+  quantile,
+  repoRoot,
+  resultsDir,
+  type Spread,
+  spread,
+  writeResults,
+} from './bench-report.js';
+export {
   blackHole,
   idsBySize,
   newTestConfig,

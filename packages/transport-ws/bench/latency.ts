@@ -4,15 +4,10 @@
  * processes' clocks to agree to the microsecond). Pings go out about once a millisecond, a rate
  * at which both processes sleep in between, as a heartbeat would find them.
  */
-import {
-  sorted as ascending,
-  fmt,
-  fmtSpread,
-  printTable,
-  quantile,
-  type Spread,
-  spread,
-} from './harness.js';
+import { fmt, fmtSpread, printTable, quantile, type Spread, spread } from './harness.js';
+
+const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
+
 import type { Pair } from './pair.js';
 import type { Impl, Workload } from './workload.js';
 
