@@ -12,14 +12,18 @@ import {
   validateMessage,
 } from '../src/index.js';
 
-function leader(): Raft {
-  const r = new Raft({
+function node(): Raft {
+  return new Raft({
     id: 1,
     peers: [1, 2, 3],
     electionTick: 10,
     heartbeatTick: 1,
     storage: new MemoryStorage(),
   });
+}
+
+function leader(): Raft {
+  const r = node();
   r.becomeCandidate();
   r.becomeLeader();
   r.readMessages();
@@ -27,13 +31,7 @@ function leader(): Raft {
 }
 
 function follower(): Raft {
-  const r = new Raft({
-    id: 1,
-    peers: [1, 2, 3],
-    electionTick: 10,
-    heartbeatTick: 1,
-    storage: new MemoryStorage(),
-  });
+  const r = node();
   r.becomeFollower(2, 2);
   r.step(
     message({

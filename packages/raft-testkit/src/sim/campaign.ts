@@ -64,23 +64,40 @@ function addHistogram(into: number[], from: readonly number[]): void {
   }
 }
 
+/** The counters a run's stats and a campaign's summary both keep. */
+type Counters = Pick<
+  CampaignSummary,
+  | 'events'
+  | 'checks'
+  | 'proposals'
+  | 'faults'
+  | 'network'
+  | 'lostWrites'
+  | 'elections'
+  | 'snapshotsInstalled'
+>;
+
+function addCounters(into: Counters, from: Counters): void {
+  into.events += from.events;
+  into.checks += from.checks;
+  into.proposals += from.proposals;
+  for (const k of faultKinds) {
+    into.faults[k] += from.faults[k];
+  }
+  for (const k of Object.keys(from.network) as Array<keyof NetworkCounts>) {
+    into.network[k] += from.network[k];
+  }
+  into.lostWrites += from.lostWrites;
+  into.elections += from.elections;
+  into.snapshotsInstalled += from.snapshotsInstalled;
+}
+
 export function addResult(summary: CampaignSummary, result: SimResult): void {
   const s = result.stats;
   summary.seeds++;
   const size = String(result.plan.nodes);
   summary.bySize[size] = (summary.bySize[size] ?? 0) + 1;
-  summary.events += s.events;
-  summary.checks += s.checks;
-  summary.proposals += s.proposals;
-  for (const k of faultKinds) {
-    summary.faults[k] += s.faults[k];
-  }
-  for (const k of Object.keys(s.network) as Array<keyof NetworkCounts>) {
-    summary.network[k] += s.network[k];
-  }
-  summary.lostWrites += s.lostWrites;
-  summary.elections += s.elections;
-  summary.snapshotsInstalled += s.snapshotsInstalled;
+  addCounters(summary, s);
   if (s.ticksToLeader !== undefined) {
     count(summary.ticksToLeader, s.ticksToLeader);
   }
@@ -103,18 +120,7 @@ export function mergeSummaries(a: CampaignSummary, b: CampaignSummary): Campaign
     for (const [size, n] of Object.entries(s.bySize)) {
       merged.bySize[size] = (merged.bySize[size] ?? 0) + n;
     }
-    merged.events += s.events;
-    merged.checks += s.checks;
-    merged.proposals += s.proposals;
-    for (const k of faultKinds) {
-      merged.faults[k] += s.faults[k];
-    }
-    for (const k of Object.keys(s.network) as Array<keyof NetworkCounts>) {
-      merged.network[k] += s.network[k];
-    }
-    merged.lostWrites += s.lostWrites;
-    merged.elections += s.elections;
-    merged.snapshotsInstalled += s.snapshotsInstalled;
+    addCounters(merged, s);
     addHistogram(merged.ticksToLeader, s.ticksToLeader);
     addHistogram(merged.ticksToCommit, s.ticksToCommit);
     merged.failures.push(...s.failures);
