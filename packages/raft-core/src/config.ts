@@ -31,6 +31,14 @@ export interface Config {
    * partitioned leader stops believing it leads. Default false (the TinyKV behaviour).
    */
   checkQuorum?: boolean;
+  /**
+   * A brand-new node (term 0, empty log) starts its first election timer already
+   * `electionTick - heartbeatTick - 1` ticks in, so a new cluster elects its first leader that
+   * many ticks sooner. The timeout itself is still drawn from [et, 2·et); what is left of it, at
+   * least `heartbeatTick + 1` ticks, still gives a live leader time to be heard first. A node that
+   * restarts with state waits the whole timeout. Default false (the TinyKV behaviour).
+   */
+  fastFirstElection?: boolean;
 }
 
 const isCount = (n: unknown): n is number =>
@@ -64,6 +72,14 @@ export function validateConfig(c: Config): void {
   }
   if (c.random !== undefined && typeof c.random !== 'function') {
     throw new ConfigError('random must be a function returning a number in [0, 1)');
+  }
+  for (const [name, value] of [
+    ['checkQuorum', c.checkQuorum],
+    ['fastFirstElection', c.fastFirstElection],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new ConfigError(`${name} must be a boolean, got ${typeof value}`);
+    }
   }
   if (c.maxSizePerMsg !== undefined && !(isCount(c.maxSizePerMsg) && c.maxSizePerMsg > 0)) {
     throw new ConfigError(

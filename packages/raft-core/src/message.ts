@@ -59,16 +59,25 @@ export function message(fields: Partial<Message> & Pick<Message, 'msgType'>): Me
   return m;
 }
 
-const messageTypeNames: ReadonlyMap<number, string> = new Map(
-  Object.entries(MessageType).map(([name, value]) => [value, name]),
-);
+/**
+ * Names by wire value; a hole is a value that is no message type. An array, not a map: validation
+ * looks up the type of every message that crosses the network.
+ */
+const messageTypeNames: readonly (string | undefined)[] = (() => {
+  const names: (string | undefined)[] = [];
+  for (const [name, value] of Object.entries(MessageType)) {
+    names[value] = name;
+  }
+  return names;
+})();
 
 /** The name of a message type, for logs and errors (`MsgAppend`), or `unknown(n)`. */
 export function messageTypeName(t: number): string {
-  return messageTypeNames.get(t) ?? `unknown(${t})`;
+  return (Number.isInteger(t) ? messageTypeNames[t] : undefined) ?? `unknown(${t})`;
 }
 
 /** Whether `t` is one of the `MessageType` values. */
 export function isMessageType(t: unknown): t is MessageType {
-  return typeof t === 'number' && messageTypeNames.has(t);
+  // An index that is not a small integer (1.5, -1, NaN) finds a hole, as does a value in a gap.
+  return typeof t === 'number' && messageTypeNames[t] !== undefined;
 }

@@ -92,6 +92,9 @@ export class Raft {
       this.raftLog.appliedTo(config.applied);
     }
     this.becomeFollower(this.term, None);
+    if (config.fastFirstElection === true && this.term === 0 && this.raftLog.lastIndex() === 0) {
+      this.electionElapsed = this.electionTimeout - this.heartbeatTimeout - 1;
+    }
   }
 
   private loadHardState(hs: HardState): void {

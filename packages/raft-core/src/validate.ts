@@ -13,11 +13,14 @@ function fail(what: string): never {
 /**
  * Callers pass the field's value rather than the object and the field's name: a load of a named
  * property is several times faster than one by a computed key, and this runs for every field of
- * every message.
+ * every message. They pass the message type, not its name: the text of an error is built only
+ * when there is one.
  */
-function checkCount(v: unknown, field: string, where: string): void {
+function checkCount(v: unknown, field: string, t: MessageType, part = ''): void {
   if (!isCount(v)) {
-    fail(`${where}: ${field} must be a non-negative integer, got ${describe(v)}`);
+    fail(
+      `${messageTypeName(t)}${part}: ${field} must be a non-negative integer, got ${describe(v)}`,
+    );
   }
 }
 
@@ -28,25 +31,26 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function checkEntry(e: unknown, where: string, loose: boolean): void {
+function checkEntry(e: unknown, t: MessageType, loose: boolean): void {
   if (typeof e !== 'object' || e === null) {
-    fail(`${where}: entry must be an object, got ${describe(e)}`);
+    fail(`${messageTypeName(t)}: entry must be an object, got ${describe(e)}`);
   }
   const r = e as Record<string, unknown>;
-  const t = r.entryType;
-  if (!(t === EntryType.Normal || t === EntryType.ConfChange || (loose && t === undefined))) {
-    fail(`${where}: entryType must be 0 or 1, got ${describe(t)}`);
+  const et = r.entryType;
+  if (!(et === EntryType.Normal || et === EntryType.ConfChange || (loose && et === undefined))) {
+    fail(`${messageTypeName(t)}: entryType must be 0 or 1, got ${describe(et)}`);
   }
   if (!loose) {
-    checkCount(r.term, 'term', where);
-    checkCount(r.index, 'index', where);
+    checkCount(r.term, 'term', t);
+    checkCount(r.index, 'index', t);
   }
   if (r.data !== undefined && !(r.data instanceof Uint8Array)) {
-    fail(`${where}: entry data must be a Uint8Array, got ${describe(r.data)}`);
+    fail(`${messageTypeName(t)}: entry data must be a Uint8Array, got ${describe(r.data)}`);
   }
 }
 
-function checkSnapshot(s: unknown, where: string): void {
+function checkSnapshot(s: unknown, t: MessageType): void {
+  const where = messageTypeName(t);
   if (typeof s !== 'object' || s === null) {
     fail(`${where}: snapshot must be an object`);
   }
@@ -58,8 +62,8 @@ function checkSnapshot(s: unknown, where: string): void {
   if (typeof md !== 'object' || md === null) {
     fail(`${where}: snapshot metadata is missing`);
   }
-  checkCount(md.index, 'index', `${where} snapshot`);
-  checkCount(md.term, 'term', `${where} snapshot`);
+  checkCount(md.index, 'index', t, ' snapshot');
+  checkCount(md.term, 'term', t, ' snapshot');
   const cs = md.confState as { nodes?: unknown } | undefined;
   if (typeof cs !== 'object' || cs === null || !Array.isArray(cs.nodes)) {
     fail(`${where}: snapshot confState.nodes must be an array`);
@@ -98,45 +102,44 @@ export function validateMessage(m: unknown): Message {
   if (!isMessageType(t)) {
     fail(`unknown message type ${describe(t)}`);
   }
-  const where = messageTypeName(t);
-  checkCount(r.to, 'to', where);
-  checkCount(r.from, 'from', where);
-  checkCount(r.term, 'term', where);
-  checkCount(r.logTerm, 'logTerm', where);
-  checkCount(r.index, 'index', where);
-  checkCount(r.commit, 'commit', where);
+  checkCount(r.to, 'to', t);
+  checkCount(r.from, 'from', t);
+  checkCount(r.term, 'term', t);
+  checkCount(r.logTerm, 'logTerm', t);
+  checkCount(r.index, 'index', t);
+  checkCount(r.commit, 'commit', t);
   if (typeof r.reject !== 'boolean') {
-    fail(`${where}: reject must be a boolean, got ${describe(r.reject)}`);
+    fail(`${messageTypeName(t)}: reject must be a boolean, got ${describe(r.reject)}`);
   }
   // A term of 0 marks a local message and only a local message: a message between nodes
   // without one would bypass every term check in step, and a local one with one would move the
   // node to that term before its handler runs.
   if (isLocalMessage(t)) {
     if (r.term !== 0) {
-      fail(`${where}: a local message carries no term, got term ${r.term as number}`);
+      fail(`${messageTypeName(t)}: a local message carries no term, got term ${r.term as number}`);
     }
   } else if (r.term === 0) {
-    fail(`${where}: a message between nodes must carry a term, got term 0`);
+    fail(`${messageTypeName(t)}: a message between nodes must carry a term, got term 0`);
   }
   const entries = r.entries;
   if (!Array.isArray(entries)) {
-    fail(`${where}: entries must be an array, got ${describe(entries)}`);
+    fail(`${messageTypeName(t)}: entries must be an array, got ${describe(entries)}`);
   }
   // Proposed entries get their term and index from the leader; everything else must be exact.
   const loose = t === MessageType.MsgPropose;
   const first = r.index as number;
   for (let k = 0; k < entries.length; k++) {
-    checkEntry(entries[k], where, loose);
+    checkEntry(entries[k], t, loose);
     if (!loose && (entries[k] as Entry).index !== first + 1 + k) {
       fail(
-        `${where}: entry ${k} has index ${(entries[k] as Entry).index}, expected ${first + 1 + k} (entries must follow index ${first})`,
+        `${messageTypeName(t)}: entry ${k} has index ${(entries[k] as Entry).index}, expected ${first + 1 + k} (entries must follow index ${first})`,
       );
     }
   }
   if (r.snapshot !== undefined) {
-    checkSnapshot(r.snapshot, where);
+    checkSnapshot(r.snapshot, t);
   } else if (t === MessageType.MsgSnapshot) {
-    fail(`${where}: snapshot is missing`);
+    fail(`${messageTypeName(t)}: snapshot is missing`);
   }
   return m as Message;
 }

@@ -50,6 +50,12 @@ describe('Config validation', () => {
     ['self not a peer', { peers: [2, 3] }, /must include this node's id 1/],
     ['no members at all', { peers: [] }, /no members/],
     ['random not a function', { random: 3 as never }, /random must be a function/],
+    ['checkQuorum not a boolean', { checkQuorum: 'yes' as never }, /checkQuorum must be a boolean/],
+    [
+      'fastFirstElection not a boolean',
+      { fastFirstElection: 1 as never },
+      /fastFirstElection must be a boolean, got number/,
+    ],
     ['applied past commit', { applied: 5 }, /applied 5 is past the committed index 0/],
   ])('rejects %s with a ConfigError that says why', (_name, overrides, pattern) => {
     let thrown: unknown;

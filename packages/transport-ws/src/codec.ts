@@ -61,10 +61,33 @@ let spare: Uint8Array | undefined;
 const SPARE_LIMIT = 1 << 16;
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Writes `v`, which the caller has checked is an integer in [0, 2^53 - 1], as a varint at `at` and
+ * returns the offset after it. `buf` must have 8 bytes free there.
+ */
+function putVarint(buf: Uint8Array, at: number, v: number): number {
+  let rest = v;
+  // Bit operators work on 32 bits; above 2^31 the groups are split off by division.
+  while (rest > 0x7fffffff) {
+    buf[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  while (rest >= 0x80) {
+    buf[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  buf[at++] = rest;
+  return at;
+}
+
+/** The most bytes a varint takes. */
+const VARINT_BYTES = 8;
+
 /** Appends to a buffer that grows as needed. `finish` ends its use. */
 export class Writer {
   private buf: Uint8Array;
-  private length = 0;
+  /** The bytes written so far. A caller that writes into `room(n)` moves it on itself. */
+  length = 0;
 
   constructor(kind: FrameKind) {
     this.buf = spare ?? new Uint8Array(1024);
@@ -86,21 +109,16 @@ export class Writer {
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new FrameError('bad-field', `cannot encode ${v}: not an integer in [0, 2^53 - 1]`);
     }
-    this.reserve(8);
-    const buf = this.buf;
-    let at = this.length;
-    let rest = v;
-    // Bit operators work on 32 bits; above 2^31 the groups are split off by division.
-    while (rest > 0x7fffffff) {
-      buf[at++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    while (rest >= 0x80) {
-      buf[at++] = (rest & 0x7f) | 0x80;
-      rest >>>= 7;
-    }
-    buf[at++] = rest;
-    this.length = at;
+    this.length = putVarint(this.room(VARINT_BYTES), this.length, v);
+  }
+
+  /**
+   * Makes room for `n` more bytes and returns the buffer to write them into, from `length` on.
+   * The buffer is only good until the next call that writes.
+   */
+  room(n: number): Uint8Array {
+    this.reserve(n);
+    return this.buf;
   }
 
   /** Bytes of a length the reader already knows (a nonce, a MAC). */
@@ -202,6 +220,16 @@ export class Reader {
   }
 
   varint(what: string): number {
+    // Most fields (types, ids, small terms) fit in one byte.
+    const b = this.frame[this.offset];
+    if (b !== undefined && b < 0x80) {
+      this.offset++;
+      return b;
+    }
+    return this.longVarint(what);
+  }
+
+  private longVarint(what: string): number {
     let value = 0;
     let scale = 1;
     // 8 groups of 7 bits cover 2^53 - 1; a 9th group can only encode something larger.
@@ -295,25 +323,41 @@ function checked(m: unknown, i: number): Message {
   }
 }
 
+/** Type, six varints, flags and the entry count. */
+const MESSAGE_HEAD_BYTES = 2 + 7 * VARINT_BYTES;
+/** Type, term, index and flags; the data follows on its own. */
+const ENTRY_HEAD_BYTES = 2 + 2 * VARINT_BYTES;
+
+/**
+ * Writes a message that `validateMessage` has passed, so every number is an integer in range and
+ * goes straight to `putVarint`. The fixed-size parts are written into room made for them at once.
+ */
 function writeMessage(w: Writer, m: Message): void {
-  w.u8(m.msgType);
-  w.varint(m.to);
-  w.varint(m.from);
-  w.varint(m.term);
-  w.varint(m.logTerm);
-  w.varint(m.index);
-  w.varint(m.commit);
-  w.u8((m.reject ? REJECT : 0) | (m.snapshot !== undefined ? HAS_SNAPSHOT : 0));
-  w.varint(m.entries.length);
-  for (const e of m.entries) {
+  let buf = w.room(MESSAGE_HEAD_BYTES);
+  let at = w.length;
+  buf[at++] = m.msgType;
+  at = putVarint(buf, at, m.to);
+  at = putVarint(buf, at, m.from);
+  at = putVarint(buf, at, m.term);
+  at = putVarint(buf, at, m.logTerm);
+  at = putVarint(buf, at, m.index);
+  at = putVarint(buf, at, m.commit);
+  buf[at++] = (m.reject ? REJECT : 0) | (m.snapshot !== undefined ? HAS_SNAPSHOT : 0);
+  const entries = m.entries;
+  w.length = putVarint(buf, at, entries.length);
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k] as Entry;
     if (e.entryType !== 0 && e.entryType !== 1) {
       // validateMessage lets a proposal leave it out; the wire has no way to say "none".
       throw new FrameError('bad-field', `entry ${e.index} has entryType ${e.entryType}`);
     }
-    w.u8(e.entryType);
-    w.varint(e.term);
-    w.varint(e.index);
-    w.u8(e.data !== undefined ? HAS_DATA : 0);
+    buf = w.room(ENTRY_HEAD_BYTES);
+    at = w.length;
+    buf[at++] = e.entryType;
+    at = putVarint(buf, at, e.term);
+    at = putVarint(buf, at, e.index);
+    buf[at++] = e.data !== undefined ? HAS_DATA : 0;
+    w.length = at;
     if (e.data !== undefined) {
       w.bytes(e.data);
     }
@@ -365,35 +409,44 @@ function readSnapshot(r: Reader): Snapshot {
 }
 
 function readMessage(r: Reader, i: number): Message {
-  const m = {
-    msgType: r.u8('msgType'),
-    to: r.varint('to'),
-    from: r.varint('from'),
-    term: r.varint('term'),
-    logTerm: r.varint('logTerm'),
-    index: r.varint('index'),
-    commit: r.varint('commit'),
-    entries: [] as Entry[],
-    reject: false,
-  };
+  const msgType = r.u8('msgType');
+  const to = r.varint('to');
+  const from = r.varint('from');
+  const term = r.varint('term');
+  const logTerm = r.varint('logTerm');
+  const index = r.varint('index');
+  const commit = r.varint('commit');
   const flags = r.flags('message flags', REJECT | HAS_SNAPSHOT);
-  m.reject = (flags & REJECT) !== 0;
   const count = r.length('entry count');
+  const entries: Entry[] = [];
   for (let k = 0; k < count; k++) {
-    m.entries.push(readEntry(r));
+    entries.push(readEntry(r));
   }
-  const snapshot = (flags & HAS_SNAPSHOT) !== 0 ? readSnapshot(r) : undefined;
+  const m = {
+    msgType,
+    to,
+    from,
+    term,
+    logTerm,
+    index,
+    entries,
+    commit,
+    reject: (flags & REJECT) !== 0,
+  } as Message;
+  if ((flags & HAS_SNAPSHOT) !== 0) {
+    m.snapshot = readSnapshot(r);
+  }
   // The type byte and the rest are checked by raft-core's own rules, so the transport can never
   // deliver a message that `step` would refuse as malformed.
-  return checked(snapshot === undefined ? m : { ...m, snapshot }, i);
+  return checked(m, i);
 }
 
 function writeMessages(messages: readonly Message[]): Writer {
   const w = new Writer(FrameKind.Messages);
   w.varint(messages.length);
-  messages.forEach((m, i) => {
-    writeMessage(w, checked(m, i));
-  });
+  for (let i = 0; i < messages.length; i++) {
+    writeMessage(w, checked(messages[i], i));
+  }
   return w;
 }
 

@@ -123,6 +123,7 @@ export class SimNode {
       storage: this.storage,
       random: this.random,
       checkQuorum: plan.checkQuorum,
+      fastFirstElection: plan.fastFirstElection,
     };
     if (plan.maxSizePerMsg !== undefined) {
       config.maxSizePerMsg = plan.maxSizePerMsg;
