@@ -15,6 +15,8 @@ const usage = `Usage: node apps/demo-cluster/dist/main.js [options]
   --tick-ms <ms>          milliseconds per raft tick (default 100)
   --election-ticks <n>    election timeout in ticks (default 10)
   --heartbeat-ticks <n>   heartbeat interval in ticks (default 1)
+  --whole-first-timeout   brand-new nodes wait a whole election timeout before their first
+                          campaign (default: fastFirstElection, the first leader comes sooner)
   --data-dir <dir>        where nodes keep their logs (default: a fresh temporary directory,
                           removed on exit; a chosen directory is kept and reused)
   --base-port <port>      use ports port, port+1, … (two per node) instead of free ones
@@ -48,6 +50,7 @@ function parse(argv: string[]) {
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
       'heartbeat-ticks': { type: 'string' },
+      'whole-first-timeout': { type: 'boolean' },
       'data-dir': { type: 'string' },
       'base-port': { type: 'string' },
       'dashboard-port': { type: 'string' },
@@ -69,6 +72,7 @@ function parse(argv: string[]) {
     tickMs: integer('tick-ms', values['tick-ms'], 100),
     electionTicks: integer('election-ticks', values['election-ticks'], 10),
     heartbeatTicks: integer('heartbeat-ticks', values['heartbeat-ticks'], 1),
+    fastFirstElection: values['whole-first-timeout'] !== true,
   };
   if (values['data-dir'] !== undefined) {
     cluster.dataDir = values['data-dir'];

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
       heartbeatTick: spec.heartbeatTicks,
       storage,
       checkQuorum: true,
+      fastFirstElection: spec.fastFirstElection,
     },
     transport,
     ticker: new IntervalTicker(spec.tickMs),

@@ -15,6 +15,8 @@ export interface NodeSpec {
   tickMs: number;
   electionTicks: number;
   heartbeatTicks: number;
+  /** raft-core's `Config.fastFirstElection`: a brand-new node's first timer starts part way in. */
+  fastFirstElection: boolean;
   /** Every member, this node included. */
   members: Array<{ id: number; raftPort: number; httpPort: number }>;
 }

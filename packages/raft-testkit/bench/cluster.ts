@@ -41,8 +41,11 @@ export class RaftCluster {
   readonly nodes: Raft[];
   private queue: Message[] = [];
 
-  /** Each node draws its election timeouts from its own stream, derived from `seed` and its id. */
-  constructor(core: CoreModule, size: number, seed = 1) {
+  /**
+   * Each node draws its election timeouts from its own stream, derived from `seed` and its id.
+   * `fastFirstElection` is passed to every node's `Config`.
+   */
+  constructor(core: CoreModule, size: number, seed = 1, fastFirstElection = false) {
     const peers = ids(size);
     this.nodes = peers.map(
       (id) =>
@@ -53,6 +56,7 @@ export class RaftCluster {
           heartbeatTick,
           storage: new MemoryStorage(),
           random: seededRandom(seed * 1009 + id),
+          fastFirstElection,
         }),
     );
   }

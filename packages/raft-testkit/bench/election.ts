@@ -1,4 +1,4 @@
-import { type CoreModule, electionTick, RaftCluster } from './cluster.js';
+import { type CoreModule, electionTick, heartbeatTick, RaftCluster } from './cluster.js';
 import { type BenchCase, quantile } from './harness.js';
 
 /**
@@ -57,6 +57,8 @@ export function messagesPerElection(core: CoreModule, size: number): number {
 export interface ColdStart {
   nodes: number;
   seeds: number;
+  /** Whether the nodes ran with `Config.fastFirstElection`. */
+  fastFirstElection: boolean;
   /** Ticks until the first node became leader, over all seeds. */
   p50: number;
   p99: number;
@@ -72,11 +74,16 @@ export interface ColdStart {
  * From a cold start (every node a follower, timeouts drawn from a seeded `Config.random`), ticks
  * every node once per tick and lets messages settle within the tick, until some node leads.
  */
-export function coldStart(core: CoreModule, size: number, seeds: number): ColdStart {
+export function coldStart(
+  core: CoreModule,
+  size: number,
+  seeds: number,
+  fastFirstElection = false,
+): ColdStart {
   const ticks: number[] = [];
   let split = 0;
   for (let seed = 1; seed <= seeds; seed++) {
-    const c = new RaftCluster(core, size, seed);
+    const c = new RaftCluster(core, size, seed, fastFirstElection);
     let t = 0;
     let leader: (typeof c.nodes)[number] | undefined;
     while (leader === undefined) {
@@ -99,14 +106,18 @@ export function coldStart(core: CoreModule, size: number, seeds: number): ColdSt
   return {
     nodes: size,
     seeds,
+    fastFirstElection,
     p50: quantile(ticks, 0.5),
     p99: quantile(ticks, 0.99),
     max: ticks[ticks.length - 1] as number,
     mean: ticks.reduce((a, b) => a + b, 0) / ticks.length,
     splitVoteRate: split / seeds,
-    noSplitP50: noSplitMedian(size),
+    noSplitP50: noSplitMedian(size) - (fastFirstElection ? firstTimerHeadStart : 0),
   };
 }
+
+/** How far `fastFirstElection` starts a brand-new node's first timer: et − hb − 1 ticks. */
+const firstTimerHeadStart = electionTick - heartbeatTick - 1;
 
 /**
  * Each timeout is uniform over [et, 2·et), so the smallest of `size` exceeds k with probability

@@ -65,7 +65,8 @@ export function analyse(input: ScalingInput): { growth: Growth[]; text: string[]
   const commitMsgs = (nodes: number, batch: number) =>
     input.commitMessages.find((x) => x.nodes === nodes && x.batch === batch && x.payload === 16)
       ?.perEntry ?? Number.NaN;
-  const cold = (nodes: number) => input.cold.find((c) => c.nodes === nodes) as ColdStart;
+  const cold = (nodes: number, fast = false) =>
+    input.cold.find((c) => c.nodes === nodes && c.fastFirstElection === fast) as ColdStart;
 
   const e = growth('election: CPU per election', 3, 9, elect(3), elect(9));
   const em = growth('election: messages per election', 3, 9, electMsgs(3), electMsgs(9));
@@ -131,7 +132,10 @@ export function analyse(input: ScalingInput): { growth: Growth[]; text: string[]
       `${fmt(cold(3).p99)} → ${fmt(cold(9).p99)}, split votes ${fmt(100 * cold(3).splitVoteRate)} % → ` +
       `${fmt(100 * cold(9).splitVoteRate)} %. The first leader appears at the smallest of N timeouts drawn ` +
       'uniformly from [10, 20); for 3 nodes that minimum is ≤ 11 with probability 1 − 0.8³ = 0.488, so ' +
-      'its median is 12 even with no split votes. It depends on the timeout distribution, not on CPU.',
+      'its median is 12 even with no split votes. It depends on the timeout distribution, not on CPU. ' +
+      `With fastFirstElection a brand-new node's first timer starts 8 ticks in (et − hb − 1), so the ` +
+      `same draws give p50 ${fmt(cold(3, true).p50)} → ${fmt(cold(9, true).p50)} ticks, p99 ` +
+      `${fmt(cold(3, true).p99)} → ${fmt(cold(9, true).p99)}.`,
     `Heartbeats: CPU per message stepped is ${shape(hb.exponent)} (×${fmt(hb.factor)} from 3 to 9 nodes); ` +
       `a round is 2·(N − 1) messages, so rounds per second fall ×${fmt(hr.factor)} (1/(N − 1) predicts ×0.25).`,
     `Commits: CPU per entry grows ×${fmt(c[0].factor)} (batch 1), ×${fmt(c[1].factor)} (batch 64) and ` +

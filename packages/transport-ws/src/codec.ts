@@ -83,16 +83,70 @@ function putVarint(buf: Uint8Array, at: number, v: number): number {
 /** The most bytes a varint takes. */
 const VARINT_BYTES = 8;
 
-/** Appends to a buffer that grows as needed. `finish` ends its use. */
+/**
+ * Frames laid end to end in large buffers ("slabs") from `alloc`, for a sender that makes many
+ * small frames: a frame is a view of its slab, with no allocation or copy of its own. The bytes
+ * of a frame that has been handed out are never written again, so a frame stays valid for as long
+ * as anyone holds it, and a slab lives as long as its last frame.
+ */
+export class FrameSlab {
+  /** The slab being filled, and how much of it frames already hold. */
+  buf: Uint8Array = EMPTY;
+  used = 0;
+  private readonly alloc: (size: number) => Uint8Array;
+  private readonly slabBytes: number;
+
+  constructor(alloc: (size: number) => Uint8Array, slabBytes: number = SPARE_LIMIT) {
+    this.alloc = alloc;
+    this.slabBytes = slabBytes;
+  }
+
+  /** A new buffer for a frame that outgrew the slab: a new slab, or one of its own if larger. */
+  fresh(atLeast: number): Uint8Array {
+    return this.alloc(Math.max(this.slabBytes, 2 * atLeast));
+  }
+
+  /** A frame ending at `end` of `buf` was handed out; frames from now on go after it. */
+  took(buf: Uint8Array, end: number): void {
+    // A buffer grown for one huge frame is not kept for the small ones after it.
+    if (buf.length <= 2 * this.slabBytes) {
+      this.buf = buf;
+      this.used = end;
+    } else {
+      this.buf = EMPTY;
+      this.used = 0;
+    }
+  }
+}
+
+/**
+ * Appends to a buffer that grows as needed. `finish` ends its use. With a `FrameSlab` the frame is
+ * written straight into the slab; without one, into a buffer reused from frame to frame and copied
+ * out at the end.
+ */
 export class Writer {
   private buf: Uint8Array;
-  /** The bytes written so far. A caller that writes into `room(n)` moves it on itself. */
-  length = 0;
+  /** Where this frame starts in `buf`: 0, or past the frames already in the slab. */
+  private start: number;
+  /**
+   * Where the next byte goes in `buf`; the frame so far is `buf[start, length)`. A caller that
+   * writes into `room(n)` moves it on itself.
+   */
+  length: number;
+  private readonly slab: FrameSlab | undefined;
 
-  constructor(kind: FrameKind) {
-    this.buf = spare ?? new Uint8Array(1024);
-    // Taken, not shared: a second Writer alive at the same time gets a buffer of its own.
-    spare = undefined;
+  constructor(kind: FrameKind, slab?: FrameSlab) {
+    this.slab = slab;
+    if (slab === undefined) {
+      this.buf = spare ?? new Uint8Array(1024);
+      // Taken, not shared: a second Writer alive at the same time gets a buffer of its own.
+      spare = undefined;
+      this.start = 0;
+    } else {
+      this.buf = slab.buf;
+      this.start = slab.used;
+    }
+    this.length = this.start;
     for (const b of MAGIC) {
       this.u8(b);
     }
@@ -133,22 +187,21 @@ export class Writer {
     this.raw(bytes);
   }
 
-  /**
-   * The frame, in a buffer of its own (from `alloc` if given, which must return `size` bytes that
-   * nothing else uses); the writer must not be used afterwards.
-   */
-  finish(alloc?: (size: number) => Uint8Array): Uint8Array {
+  /** The frame; the writer must not be used afterwards. */
+  finish(): Uint8Array {
+    const buf = this.buf;
     let frame: Uint8Array;
-    if (alloc === undefined) {
-      frame = this.buf.slice(0, this.length);
+    if (this.slab !== undefined) {
+      frame = buf.subarray(this.start, this.length);
+      this.slab.took(buf, this.length);
     } else {
-      frame = alloc(this.length);
-      frame.set(this.buf.subarray(0, this.length));
-    }
-    if (this.buf.length <= SPARE_LIMIT) {
-      spare = this.buf;
+      frame = buf.slice(0, this.length);
+      if (buf.length <= SPARE_LIMIT) {
+        spare = buf;
+      }
     }
     this.buf = EMPTY;
+    this.start = 0;
     this.length = 0;
     return frame;
   }
@@ -157,9 +210,13 @@ export class Writer {
     if (this.length + n <= this.buf.length) {
       return;
     }
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-    next.set(this.buf.subarray(0, this.length));
+    const size = this.length - this.start;
+    const next =
+      this.slab?.fresh(size + n) ?? new Uint8Array(Math.max(this.buf.length * 2, size + n));
+    next.set(this.buf.subarray(this.start, this.length));
     this.buf = next;
+    this.start = 0;
+    this.length = size;
   }
 }
 
@@ -441,8 +498,8 @@ function readMessage(r: Reader, i: number): Message {
   return checked(m, i);
 }
 
-function writeMessages(messages: readonly Message[]): Writer {
-  const w = new Writer(FrameKind.Messages);
+function writeMessages(messages: readonly Message[], slab?: FrameSlab): Writer {
+  const w = new Writer(FrameKind.Messages, slab);
   w.varint(messages.length);
   for (let i = 0; i < messages.length; i++) {
     writeMessage(w, checked(messages[i], i));
@@ -458,12 +515,9 @@ export function encodeMessages(messages: readonly Message[]): Uint8Array {
   return writeMessages(messages).finish();
 }
 
-/** `encodeMessages` into a buffer from `alloc` (see `Writer.finish`). */
-export function encodeMessagesWith(
-  messages: readonly Message[],
-  alloc: (size: number) => Uint8Array,
-): Uint8Array {
-  return writeMessages(messages).finish(alloc);
+/** `encodeMessages` into `slab`: the frame is a view of it (see `FrameSlab`). */
+export function encodeMessagesInto(messages: readonly Message[], slab: FrameSlab): Uint8Array {
+  return writeMessages(messages, slab).finish();
 }
 
 /**

@@ -5,8 +5,9 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   decodeMessages,
-  encodeMessagesWith,
+  encodeMessagesInto,
   FrameError,
+  FrameSlab,
 } from './codec.js';
 import { ClientHandshake, MAX_HANDSHAKE_BYTES, ServerHandshake } from './handshake.js';
 import {
@@ -142,11 +143,11 @@ function newPeer(id: number, url: string): Peer {
 }
 
 /**
- * Frames go out in Node's pooled Buffers: `ws` sends a Buffer as it is, while a Uint8Array it
- * first wraps in one, which makes V8 move a small array's bytes off its heap first.
+ * Frames are encoded straight into Buffer slabs: `ws` sends a Buffer as it is, while a Uint8Array
+ * it first wraps in one, which makes V8 move a small array's bytes off its heap first.
  */
-function pooled(size: number): Uint8Array {
-  return Buffer.allocUnsafe(size);
+function slabBuffer(size: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(size);
 }
 
 function toBytes(data: RawData): Uint8Array {
@@ -176,6 +177,8 @@ export class WebSocketTransport implements Transport {
   private readonly peers = new Map<number, Peer>();
   private readonly inbound = new Set<Inbound>();
   private readonly counters: TransportStats = emptyStats();
+  /** Outgoing frames, end to end; shared by every link (frames are encoded one at a time). */
+  private readonly slab = new FrameSlab(slabBuffer);
   private handler: ((m: Message) => void) | undefined;
   private server: Server | undefined;
   private boundPort = 0;
@@ -471,7 +474,7 @@ export class WebSocketTransport implements Transport {
   private write(link: Link, batch: readonly Message[]): void {
     let frame: Uint8Array;
     try {
-      frame = encodeMessagesWith(batch, pooled);
+      frame = encodeMessagesInto(batch, this.slab);
     } catch {
       // One malformed message must not sink the others in its batch.
       if (batch.length > 1) {

@@ -1,6 +1,7 @@
 import { EntryType, type Message, MessageType, message } from '@tinyraft/raft-core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeMessagesInto, FrameSlab } from '../src/codec.js';
 import {
   decodeMessage,
   decodeMessages,
@@ -120,6 +121,80 @@ describe('codec: the wire format', () => {
     expect(data?.constructor).toBe(Uint8Array);
     bytes.fill(0xee);
     expect(data).toEqual(Uint8Array.from([1, 2, 3]));
+  });
+});
+
+describe('codec: frames written end to end into slabs', () => {
+  // What the transport does: every frame is a view of a shared slab. Earlier frames must survive
+  // everything written after them: more frames, a frame that outgrows the slab, a failed encode.
+  const bad = message({ msgType: MessageType.MsgHeartbeat, to: 2, from: 1, term: -1 });
+  // Passes validation, then fails half-way through its entries: the wire needs an entryType.
+  const halfWritten = message({
+    msgType: MessageType.MsgPropose,
+    to: 1,
+    from: 1,
+    entries: [
+      { entryType: EntryType.Normal, term: 0, index: 0, data: new Uint8Array(40) },
+      { data: new Uint8Array(3) } as never,
+    ],
+  });
+
+  it('gives each frame the bytes encodeMessages gives, and never rewrites one (property)', () => {
+    const step = fc.oneof(
+      fc.array(anyMessage, { maxLength: 4 }).map((batch) => ({ batch, fails: false })),
+      fc.constant({ batch: [bad], fails: true }),
+      fc.constant({ batch: [halfWritten], fails: true }),
+    );
+    checkProperty(
+      fc.record({ slabBytes: fc.integer({ min: 8, max: 600 }), steps: fc.array(step) }),
+      ({ slabBytes, steps }) => {
+        const slab = new FrameSlab((n) => new Uint8Array(n).fill(0xaa), slabBytes);
+        const written: Array<{ frame: Uint8Array; copy: Uint8Array }> = [];
+        for (const { batch, fails } of steps) {
+          if (fails) {
+            expect(() => encodeMessagesInto(batch, slab)).toThrow(FrameError);
+            continue;
+          }
+          const frame = encodeMessagesInto(batch, slab);
+          expect(frame).toEqual(encodeMessages(batch));
+          written.push({ frame, copy: frame.slice() });
+        }
+        for (const { frame, copy } of written) {
+          expect(frame).toEqual(copy);
+          expect(decodeMessages(frame)).toStrictEqual(decodeMessages(copy));
+        }
+      },
+    );
+  });
+
+  it('puts small frames side by side in one slab and a large one in a buffer of its own', () => {
+    const sizes: number[] = [];
+    const slab = new FrameSlab((n) => {
+      sizes.push(n);
+      return new Uint8Array(n);
+    }, 1024);
+    const hb = message({ msgType: MessageType.MsgHeartbeat, to: 2, from: 1, term: 3, commit: 5 });
+    const a = encodeMessagesInto([hb], slab);
+    const b = encodeMessagesInto([hb, hb], slab);
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBe(a.byteOffset + a.length);
+    const big = message({
+      msgType: MessageType.MsgAppend,
+      to: 2,
+      from: 1,
+      term: 3,
+      logTerm: 3,
+      index: 7,
+      entries: [{ entryType: EntryType.Normal, term: 3, index: 8, data: new Uint8Array(5000) }],
+    });
+    const c = encodeMessagesInto([big], slab);
+    expect(c.buffer).not.toBe(a.buffer);
+    // The grown buffer is not kept: the next small frame starts a new slab of the usual size.
+    const d = encodeMessagesInto([hb], slab);
+    expect(d.buffer).not.toBe(c.buffer);
+    expect(sizes.map((n) => n >= 5000)).toEqual([false, true, false]);
+    expect(decodeMessages(a)).toStrictEqual([hb]);
+    expect(decodeMessages(c)).toStrictEqual([big]);
   });
 });
 
