@@ -150,6 +150,15 @@ function slabBuffer(size: number): Uint8Array {
   return Buffer.allocUnsafeSlow(size);
 }
 
+function allTo(messages: readonly Message[], to: number): boolean {
+  for (let i = 0; i < messages.length; i++) {
+    if ((messages[i] as Message).to !== to) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) {
     return Buffer.concat(data);
@@ -276,7 +285,7 @@ export class WebSocketTransport implements Transport {
    */
   send(messages: readonly Message[]): void {
     const to = messages[0]?.to;
-    if (to !== undefined && messages.every((m) => m.to === to)) {
+    if (to !== undefined && allTo(messages, to)) {
       // One peer, the common case: no need to group.
       this.sendTo(to, messages);
       return;
@@ -595,14 +604,16 @@ export class WebSocketTransport implements Transport {
       this.counters.droppedInbound['no-handler']++;
       return;
     }
+    let delivered = 0;
     for (const m of messages) {
       try {
         handler(m);
-        this.counters.messagesDelivered++;
+        delivered++;
       } catch {
         this.counters.droppedInbound['handler-error']++;
       }
     }
+    this.counters.messagesDelivered += delivered;
   }
 
   /** Drops a bad frame; a peer that keeps sending them is cut off. */
