@@ -39,6 +39,14 @@ export interface Config {
    * restarts with state waits the whole timeout. Default false (the TinyKV behaviour).
    */
   fastFirstElection?: boolean;
+  /**
+   * Pre-Vote (§9.6 of the Raft dissertation): a node whose election timer fires first asks the
+   * others whether they would vote for it, keeping its term; only with a majority's yes does it
+   * campaign. A member that could not win (its log is behind, or the others still hear from a
+   * leader) then never raises the cluster's term, so a node rejoining after a partition does not
+   * depose a working leader. Default false (the TinyKV behaviour).
+   */
+  preVote?: boolean;
 }
 
 const isCount = (n: unknown): n is number =>
@@ -76,6 +84,7 @@ export function validateConfig(c: Config): void {
   for (const [name, value] of [
     ['checkQuorum', c.checkQuorum],
     ['fastFirstElection', c.fastFirstElection],
+    ['preVote', c.preVote],
   ] as const) {
     if (value !== undefined && typeof value !== 'boolean') {
       throw new ConfigError(`${name} must be a boolean, got ${typeof value}`);

@@ -18,8 +18,17 @@ export const MessageType = {
   MsgSnapshot: 7,
   MsgHeartbeat: 8,
   MsgHeartbeatResponse: 9,
+  /**
+   * Local: hand leadership to the member `from` (§3.10). The one local message that may cross the
+   * network: a follower forwards it to its leader.
+   */
   MsgTransferLeader: 11,
+  /** From a leader that hands over: campaign now, without waiting for the timeout or a pre-vote. */
   MsgTimeoutNow: 12,
+  /** §9.6: "would you vote for me in `term`?", asked before disrupting anyone by campaigning. */
+  MsgPreVote: 13,
+  /** A grant carries the term that was asked about; a rejection the voter's own term. */
+  MsgPreVoteResponse: 14,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

@@ -159,10 +159,17 @@ export class RaftNode {
     this.requestProcess();
   }
 
+  /** Asks for leadership to move to `transferee`; see `RawNode.transferLeader`. */
+  transferLeadership(transferee: number): void {
+    this.rawNode.transferLeader(transferee);
+    this.requestProcess();
+  }
+
   /**
    * Proposes `data`; resolves with the entry's index once it is committed and applied here.
-   * Rejects with `ProposalDroppedError` when this node is not the leader, or when leadership
-   * changes before the entry is applied (it may still commit: the outcome is then unknown).
+   * Rejects with `ProposalDroppedError` when this node is not the leader or is handing its
+   * leadership over, or when leadership changes before the entry is applied (it may still commit:
+   * the outcome is then unknown).
    */
   propose(data: Uint8Array): Promise<number> {
     const r = this.rawNode.raft;
@@ -171,7 +178,11 @@ export class RaftNode {
         new ProposalDroppedError(`node ${this.id} is not the leader (leader is ${r.lead})`),
       );
     }
-    this.rawNode.propose(data);
+    try {
+      this.rawNode.propose(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const index = r.raftLog.lastIndex();
     const promise = new Promise<number>((resolve, reject) => {
       this.pending.set(index, { term: r.term, resolve, reject });

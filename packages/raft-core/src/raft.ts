@@ -7,8 +7,11 @@ import { newProgress, type Progress, ProgressState } from './progress.js';
 import { majorityIndex, quorum } from './quorum.js';
 import { validateMessage } from './validate.js';
 
-/** The role of a node. */
-export const StateType = { Follower: 0, Candidate: 1, Leader: 2 } as const;
+/**
+ * The role of a node. A pre-candidate (only with `Config.preVote`) asks for pre-votes before it
+ * campaigns, in its old term (§9.6).
+ */
+export const StateType = { Follower: 0, Candidate: 1, Leader: 2, PreCandidate: 3 } as const;
 export type StateType = (typeof StateType)[keyof typeof StateType];
 
 /** The volatile state that a runtime shows: who leads, and this node's role. */
@@ -40,8 +43,10 @@ export class Raft {
   raftLog: RaftLog;
   /** Replication progress of every member, this node included. */
   prs: Map<number, Progress> = new Map();
-  /** Vote responses received in this election; `true` = granted. */
+  /** Vote (or pre-vote) responses received in this election; `true` = granted. */
   votes: Map<number, boolean> = new Map();
+  /** The member this leader is handing its leadership to (§3.10), or `None`. */
+  leadTransferee: number = None;
   /** The outbox. */
   msgs: Message[] = [];
 
@@ -54,6 +59,7 @@ export class Raft {
   /** Drawn from [electionTimeout, 2·electionTimeout) at every reset of the election timer. */
   randomizedElectionTimeout = 0;
   readonly checkQuorum: boolean;
+  readonly preVote: boolean;
   private readonly maxSizePerMsg: number;
   private readonly random: () => number;
   /** Reused by `maybeCommit` so the leader's commit path allocates nothing. */
@@ -67,6 +73,7 @@ export class Raft {
     this.random = config.random ?? Math.random;
     this.maxSizePerMsg = config.maxSizePerMsg ?? defaultMaxSizePerMsg;
     this.checkQuorum = config.checkQuorum ?? false;
+    this.preVote = config.preVote ?? false;
     const { hardState, confState } = config.storage.initialState();
     const peers =
       config.peers !== undefined && config.peers.length > 0 ? config.peers : confState.nodes;
@@ -154,6 +161,9 @@ export class Raft {
         this.becomeFollower(this.term, None);
         return;
       }
+      // §3.10: a transfer that has not completed within an election timeout is abandoned, and the
+      // leader takes proposals again.
+      this.leadTransferee = None;
     }
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
@@ -191,9 +201,24 @@ export class Raft {
       this.vote = None;
     }
     this.lead = lead;
+    this.leadTransferee = None;
     this.heartbeatElapsed = 0;
     this.resetElectionTimer();
     this.votes.clear();
+  }
+
+  /**
+   * §9.6: a pre-candidate keeps its term and its vote, so that asking disrupts no one; it stops
+   * following the leader it no longer hears, and counts its own pre-vote.
+   */
+  becomePreCandidate(): void {
+    this.state = StateType.PreCandidate;
+    this.lead = None;
+    this.leadTransferee = None;
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    this.heartbeatElapsed = 0;
+    this.resetElectionTimer();
   }
 
   becomeCandidate(): void {
@@ -201,6 +226,7 @@ export class Raft {
     this.term++;
     this.vote = this.id;
     this.lead = None;
+    this.leadTransferee = None;
     this.votes.clear();
     this.votes.set(this.id, true);
     this.heartbeatElapsed = 0;
@@ -214,6 +240,7 @@ export class Raft {
   becomeLeader(): void {
     this.state = StateType.Leader;
     this.lead = this.id;
+    this.leadTransferee = None;
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     const next = this.raftLog.lastIndex() + 1;
@@ -239,22 +266,29 @@ export class Raft {
   step(m: Message): void {
     validateMessage(m);
     if (m.term > this.term) {
-      // §5.1: a higher term makes any node a follower of that term. Only a leader's messages
-      // name the leader.
-      const fromLeader =
-        m.msgType === MessageType.MsgAppend ||
-        m.msgType === MessageType.MsgHeartbeat ||
-        m.msgType === MessageType.MsgSnapshot;
-      this.becomeFollower(m.term, fromLeader ? m.from : None);
+      // §9.6: a pre-vote asks about a term no one is in yet, and a grant answers with that term:
+      // neither moves us to it. (A rejection carries the voter's own term, which is real.)
+      const futureTerm =
+        m.msgType === MessageType.MsgPreVote ||
+        (m.msgType === MessageType.MsgPreVoteResponse && !m.reject);
+      if (!futureTerm) {
+        // §5.1: a higher term makes any node a follower of that term. Only a leader's messages
+        // name the leader.
+        const fromLeader =
+          m.msgType === MessageType.MsgAppend ||
+          m.msgType === MessageType.MsgHeartbeat ||
+          m.msgType === MessageType.MsgSnapshot;
+        this.becomeFollower(m.term, fromLeader ? m.from : None);
+      }
     } else if (m.term !== 0 && m.term < this.term) {
-      // §5.1: a stale term is rejected; ignoring it is enough, the sender learns our term from
-      // the messages we send anyway.
+      this.handleStaleMessage(m);
       return;
     }
     switch (this.state) {
       case StateType.Follower:
         this.stepFollower(m);
         break;
+      case StateType.PreCandidate:
       case StateType.Candidate:
         this.stepCandidate(m);
         break;
@@ -264,10 +298,34 @@ export class Raft {
     }
   }
 
+  /**
+   * §5.1: a message of an older term changes nothing; ignoring it is enough, its sender learns our
+   * term from the messages we send anyway. Two kinds are answered with our term, because their
+   * senders might hear nothing else from us:
+   * - a pre-vote request: the pre-candidate, behind in term, learns it from the rejection;
+   * - with Pre-Vote, a stale leader's append or heartbeat. We are a node whose term ran ahead of
+   *   the leader's (we campaigned and lost): we ignore the leader, and cannot bring everyone to our
+   *   term by campaigning again, as no one pre-votes for a log that is behind or within a leader's
+   *   lease. Told our term, the leader steps down, and the next election reunites the cluster.
+   */
+  private handleStaleMessage(m: Message): void {
+    if (m.msgType === MessageType.MsgPreVote) {
+      this.sendPreVoteResponse(m.from, this.term, false);
+    } else if (
+      this.preVote &&
+      (m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgHeartbeat)
+    ) {
+      this.sendAppendResponse(m.from, 0);
+    }
+  }
+
   private stepFollower(m: Message): void {
     switch (m.msgType) {
       case MessageType.MsgHup:
+        this.hup();
+        break;
       case MessageType.MsgTimeoutNow:
+        // §3.10: the leader hands over to us: campaign at once, without a pre-vote.
         this.campaign();
         break;
       case MessageType.MsgPropose:
@@ -289,19 +347,35 @@ export class Raft {
       case MessageType.MsgRequestVote:
         this.handleRequestVote(m);
         break;
+      case MessageType.MsgPreVote:
+        this.handlePreVote(m);
+        break;
+      case MessageType.MsgTransferLeader:
+        // Only the leader can hand leadership over: pass the request on to it, if we know it.
+        if (this.lead !== None) {
+          this.msgs.push(
+            message({ msgType: MessageType.MsgTransferLeader, from: m.from, to: this.lead }),
+          );
+        }
+        break;
     }
   }
 
+  /** A candidate and a pre-candidate differ only in the responses they count. */
   private stepCandidate(m: Message): void {
     switch (m.msgType) {
       case MessageType.MsgHup:
+        this.hup();
+        break;
       case MessageType.MsgTimeoutNow:
         this.campaign();
         break;
-      case MessageType.MsgPropose:
+      case MessageType.MsgPropose: {
+        const role = this.state === StateType.PreCandidate ? 'pre-candidate' : 'candidate';
         throw new ProposalDroppedError(
-          `node ${this.id} is a candidate in term ${this.term}: proposal of ${m.entries.length} entries dropped`,
+          `node ${this.id} is a ${role} in term ${this.term}: proposal of ${m.entries.length} entries dropped`,
         );
+      }
       case MessageType.MsgAppend:
       case MessageType.MsgHeartbeat:
       case MessageType.MsgSnapshot:
@@ -312,8 +386,18 @@ export class Raft {
       case MessageType.MsgRequestVote:
         this.handleRequestVote(m);
         break;
+      case MessageType.MsgPreVote:
+        this.handlePreVote(m);
+        break;
       case MessageType.MsgRequestVoteResponse:
-        this.handleRequestVoteResponse(m);
+        if (this.state === StateType.Candidate) {
+          this.handleRequestVoteResponse(m);
+        }
+        break;
+      case MessageType.MsgPreVoteResponse:
+        if (this.state === StateType.PreCandidate) {
+          this.handlePreVoteResponse(m);
+        }
         break;
     }
   }
@@ -328,6 +412,12 @@ export class Raft {
         break;
       case MessageType.MsgRequestVote:
         this.handleRequestVote(m);
+        break;
+      case MessageType.MsgPreVote:
+        this.handlePreVote(m);
+        break;
+      case MessageType.MsgTransferLeader:
+        this.handleTransferLeader(m);
         break;
       case MessageType.MsgAppendResponse:
         this.handleAppendEntriesResponse(m);
@@ -347,6 +437,28 @@ export class Raft {
   // Election (§5.2)
   // ---------------------------------------------------------------------------------------------
 
+  /** The election timer fired, or the runtime asked: with Pre-Vote, first ask whether we can win. */
+  private hup(): void {
+    if (this.preVote) {
+      this.preCampaign();
+    } else {
+      this.campaign();
+    }
+  }
+
+  /**
+   * §9.6: ask every member whether it would vote for us in the next term, without moving to it;
+   * a majority of yes starts the real campaign.
+   */
+  private preCampaign(): void {
+    this.becomePreCandidate();
+    if (this.grantedVotes() >= quorum(this.prs.size)) {
+      this.campaign();
+      return;
+    }
+    this.requestVotes(MessageType.MsgPreVote, this.term + 1);
+  }
+
   /** Starts an election: vote for self, and win at once if that is already a quorum. */
   private campaign(): void {
     this.becomeCandidate();
@@ -354,26 +466,23 @@ export class Raft {
       this.becomeLeader();
       return;
     }
+    this.requestVotes(MessageType.MsgRequestVote, this.term);
+  }
+
+  /** Asks every other member for its vote (or pre-vote) in `term`, with our last entry (§5.4.1). */
+  private requestVotes(
+    msgType: typeof MessageType.MsgRequestVote | typeof MessageType.MsgPreVote,
+    term: number,
+  ): void {
     const lastIndex = this.raftLog.lastIndex();
     const lastTerm = this.raftLog.lastTerm();
     for (const id of this.prs.keys()) {
       if (id !== this.id) {
-        this.sendRequestVote(id, lastIndex, lastTerm);
+        this.msgs.push(
+          message({ msgType, from: this.id, to: id, term, logTerm: lastTerm, index: lastIndex }),
+        );
       }
     }
-  }
-
-  private sendRequestVote(to: number, lastIndex: number, lastTerm: number): void {
-    this.msgs.push(
-      message({
-        msgType: MessageType.MsgRequestVote,
-        from: this.id,
-        to,
-        term: this.term,
-        logTerm: lastTerm,
-        index: lastIndex,
-      }),
-    );
   }
 
   /**
@@ -398,18 +507,82 @@ export class Raft {
     );
   }
 
+  /**
+   * §9.6: grant a pre-vote to a node whose log is at least as up to date as ours (§5.4.1), unless
+   * we are in a leader's lease. A pre-vote binds nothing, so several pre-candidates may have ours
+   * in one term, and it changes nothing here: not our term, vote or timer. A pre-vote for a term
+   * ahead of ours needs no free vote; one for our own term does, as a vote would (§5.2). A grant
+   * carries the term asked about, so the pre-candidate counts it; a rejection carries ours.
+   */
+  handlePreVote(m: Message): void {
+    const canVote =
+      m.term > this.term || this.vote === m.from || (this.vote === None && this.lead === None);
+    const granted = canVote && !this.inLeaderLease() && this.raftLog.isUpToDate(m.index, m.logTerm);
+    this.sendPreVoteResponse(m.from, granted ? m.term : this.term, granted);
+  }
+
+  private sendPreVoteResponse(to: number, term: number, granted: boolean): void {
+    this.msgs.push(
+      message({
+        msgType: MessageType.MsgPreVoteResponse,
+        from: this.id,
+        to,
+        term,
+        reject: !granted,
+      }),
+    );
+  }
+
+  /**
+   * With check quorum, a leader steps down when it stops hearing from a majority, so a follower
+   * that heard from its leader less than an election timeout ago (or a leader) knows the leader is
+   * alive, and refuses pre-votes (§4.2.3, §9.6). Without check quorum a leader may go on leading
+   * with no majority behind it, and refusing could leave the cluster with no way to replace it;
+   * so, as in etcd, there is no lease then, and only the log decides.
+   */
+  private inLeaderLease(): boolean {
+    return this.checkQuorum && this.lead !== None && this.electionElapsed < this.electionTimeout;
+  }
+
   /** Counts a vote; a quorum of grants wins the election, a quorum of rejections loses it. */
   handleRequestVoteResponse(m: Message): void {
-    if (!this.prs.has(m.from)) {
+    const result = this.poll(m);
+    if (result === 'won') {
+      this.becomeLeader();
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, None);
+    }
+  }
+
+  /**
+   * Counts a pre-vote; a quorum of grants starts the campaign, a quorum of rejections ends the
+   * attempt. Only a grant of the term we are asking about counts: a late one from an earlier
+   * pre-campaign, of a term we have since reached, is no answer to this one.
+   */
+  handlePreVoteResponse(m: Message): void {
+    if (!m.reject && m.term !== this.term + 1) {
       return;
+    }
+    const result = this.poll(m);
+    if (result === 'won') {
+      this.campaign();
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, None);
+    }
+  }
+
+  /** Records a member's answer; a quorum of grants wins, a quorum of rejections loses. */
+  private poll(m: Message): 'won' | 'lost' | 'pending' {
+    if (!this.prs.has(m.from)) {
+      return 'pending';
     }
     this.votes.set(m.from, !m.reject);
     const q = quorum(this.prs.size);
-    if (this.grantedVotes() >= q) {
-      this.becomeLeader();
-    } else if (this.votes.size - this.grantedVotes() >= q) {
-      this.becomeFollower(this.term, None);
+    const granted = this.grantedVotes();
+    if (granted >= q) {
+      return 'won';
     }
+    return this.votes.size - granted >= q ? 'lost' : 'pending';
   }
 
   private grantedVotes(): number {
@@ -427,6 +600,13 @@ export class Raft {
   // ---------------------------------------------------------------------------------------------
 
   private handlePropose(m: Message): void {
+    if (this.leadTransferee !== None) {
+      // §3.10: the transferee must hold our whole log before it campaigns; a log that keeps
+      // growing would never let it.
+      throw new ProposalDroppedError(
+        `node ${this.id} is handing leadership to ${this.leadTransferee} in term ${this.term}: proposal of ${m.entries.length} entries dropped`,
+      );
+    }
     if (m.entries.length === 0) {
       return;
     }
@@ -575,6 +755,10 @@ export class Raft {
     } else if (pr.next <= this.raftLog.lastIndex()) {
       this.sendAppend(m.from);
     }
+    if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
+      // §3.10: the transferee has caught up, so it can win: tell it to campaign.
+      this.sendTimeoutNow(m.from);
+    }
   }
 
   /**
@@ -632,6 +816,42 @@ export class Raft {
       pr.next = pr.match + 1;
       this.sendAppend(m.from);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leadership transfer (§3.10)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * §3.10: hand leadership to the member `m.from`. Stop taking proposals, bring the transferee's
+   * log up to ours, then tell it to campaign at once (MsgTimeoutNow): with a log as up to date as
+   * anyone's, it wins. The transfer has an election timeout to complete (see `tickHeartbeat`); a
+   * request for another member replaces it. A request for a non-member, for this leader or for the
+   * transfer under way changes nothing: in particular it cannot cancel a transfer, since the
+   * MsgTimeoutNow may be on its way already, and entries proposed now would be lost to the
+   * transferee's election.
+   */
+  private handleTransferLeader(m: Message): void {
+    const transferee = m.from;
+    const pr = this.prs.get(transferee);
+    if (pr === undefined || transferee === this.id || transferee === this.leadTransferee) {
+      return;
+    }
+    this.leadTransferee = transferee;
+    // The election timer times the transfer: it gets a whole election timeout (and the leader's
+    // next check-quorum round comes that much later).
+    this.electionElapsed = 0;
+    if (pr.match === this.raftLog.lastIndex()) {
+      this.sendTimeoutNow(transferee);
+    } else {
+      this.sendAppend(transferee);
+    }
+  }
+
+  private sendTimeoutNow(to: number): void {
+    this.msgs.push(
+      message({ msgType: MessageType.MsgTimeoutNow, from: this.id, to, term: this.term }),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@ import type { Entry, HardState, Snapshot } from '@tinyraft/raft-log';
 import type { Config } from './config.js';
 import { MalformedMessageError } from './errors.js';
 import { type Message, MessageType, message, messageTypeName } from './message.js';
-import { Raft, type SoftState } from './raft.js';
-import { isLocalMessage } from './validate.js';
+import { Raft, type SoftState, StateType } from './raft.js';
+import { isLocalMessage, validateMessage } from './validate.js';
 
 /**
  * Everything a node needs the world to do, collected since the last `advance`.
@@ -55,9 +55,22 @@ export class RawNode {
     this.raft.tick();
   }
 
-  /** Starts an election now instead of waiting for the election timeout. */
+  /** Starts an election now instead of at the election timeout (with Pre-Vote, by asking first). */
   campaign(): void {
     this.raft.step(message({ msgType: MessageType.MsgHup, from: this.raft.id, to: this.raft.id }));
+  }
+
+  /**
+   * Asks for leadership to move to the member `transferee` (§3.10). A leader stops taking
+   * proposals (they throw `ProposalDroppedError`) until the transferee has caught up and won an
+   * election, or an election timeout has passed. A follower forwards the request to its leader,
+   * with `from` = the transferee (a transport that checks senders carries it only when the
+   * follower is the transferee itself); a node that knows no leader drops it.
+   */
+  transferLeader(transferee: number): void {
+    this.raft.step(
+      message({ msgType: MessageType.MsgTransferLeader, from: transferee, to: this.raft.id }),
+    );
   }
 
   /** Proposes `data` to be appended; throws `ProposalDroppedError` unless this node leads. */
@@ -74,13 +87,22 @@ export class RawNode {
   }
 
   /**
-   * Steps a message received from a peer. Local-only messages (MsgHup, MsgBeat, MsgPropose,
-   * MsgTransferLeader) are refused: a peer must not be able to start our elections or heartbeats,
-   * or append to our log other than by replication. Proposals go through `propose`.
+   * Steps a message received from a peer. Local-only messages (MsgHup, MsgBeat, MsgPropose) are
+   * refused: a peer must not be able to start our elections or heartbeats, or append to our log
+   * other than by replication. Proposals go through `propose`. The exception is MsgTransferLeader,
+   * which a follower forwards to its leader: a leader takes it, anyone else drops it (the sender's
+   * idea of the leader was stale), so that a request never goes round in circles.
    */
   step(m: Message): void {
     // `m` may be anything a peer sent; Raft.step validates the rest.
     const msgType = (m as Partial<Message> | null)?.msgType;
+    if (msgType === MessageType.MsgTransferLeader) {
+      validateMessage(m);
+      if (this.raft.state === StateType.Leader) {
+        this.raft.step(m);
+      }
+      return;
+    }
     if (msgType !== undefined && isLocalMessage(msgType)) {
       throw new MalformedMessageError(
         `${messageTypeName(msgType)} is local to a node and cannot come from a peer`,

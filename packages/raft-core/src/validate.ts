@@ -78,7 +78,10 @@ function checkSnapshot(s: unknown, t: MessageType): void {
   }
 }
 
-/** Messages that only a node sends to itself; they carry no term. */
+/**
+ * Messages that a node's own runtime steps into it; they carry no term. A follower passes
+ * MsgTransferLeader on to its leader as it is, so that one may also come from a peer.
+ */
 export function isLocalMessage(t: MessageType): boolean {
   return (
     t === MessageType.MsgHup ||

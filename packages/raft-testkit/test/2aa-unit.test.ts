@@ -26,7 +26,7 @@ const entry = (term: number, index: number): Entry => ({
   index,
 });
 
-const stateNames = ['Follower', 'Candidate', 'Leader'] as const;
+const stateNames: readonly string[] = ['Follower', 'Candidate', 'Leader'];
 
 describe('votes', () => {
   // A request from a higher term makes any node a follower of that term first (§5.1), with its

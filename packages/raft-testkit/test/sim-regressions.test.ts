@@ -11,8 +11,11 @@ import {
   ProposalDroppedError,
   Raft,
   RawNode,
+  StateType,
 } from '@tinyraft/raft-core';
 import { describe, expect, test } from 'vitest';
+import { Network } from '../src/index.js';
+import { hup, propose, raftOf } from './helpers.js';
 
 function follower(): Raft {
   return new Raft({
@@ -172,5 +175,36 @@ describe("regression (sim): a follower that diverges at the leader's compaction 
     }
 
     expect(snapshotSent, `the leader sent node 3: ${sent.join('; ')}`).toBe(true);
+  });
+});
+
+/**
+ * Found by the simulator with leadership transfers, before they were first committed: `pnpm sim
+ * --seed 8607`, shrunk to seven faults (`--keep 1,3,7,8,14,16,17 --quiet disk`). Node 3 leads term
+ * 11; node 2 asks for leadership, and node 3, seeing node 2 up to date, sends it MsgTimeoutNow.
+ * Then node 1 asks for node 3 (the leader itself) to lead, and the leader took that for a
+ * cancellation: it took the next proposal (p59, at 16@11). Node 2, not yet holding it, won the
+ * election its MsgTimeoutNow started with node 1's vote, and replaced it: a taken proposal that
+ * was never applied. Once the MsgTimeoutNow is out, nothing but the election timeout ends a
+ * transfer, and a request for the leader itself changes nothing.
+ */
+describe('regression (sim): a transfer under way is not cancelled by a request for the leader itself', () => {
+  test('the leader keeps dropping proposals, so none is lost to the transferee winning', () => {
+    const nt = new Network([null, null, null]);
+    nt.send(hup(1));
+    const leader = raftOf(nt, 1);
+    const transfer = (transferee: number): Message =>
+      message({ msgType: MessageType.MsgTransferLeader, from: transferee, to: 1 });
+
+    leader.step(transfer(2));
+    const timeoutNow = leader.readMessages();
+    expect(timeoutNow.map((m) => [m.msgType, m.to])).toEqual([[MessageType.MsgTimeoutNow, 2]]);
+    leader.step(transfer(1));
+    expect(leader.leadTransferee).toBe(2);
+    expect(() => leader.step(propose(1, 'p59'))).toThrow(ProposalDroppedError);
+
+    nt.send(...timeoutNow);
+    expect(raftOf(nt, 2).state).toBe(StateType.Leader);
+    expect(leader.raftLog.lastIndex()).toBe(raftOf(nt, 2).raftLog.lastIndex());
   });
 });

@@ -363,7 +363,11 @@ export class SafetyChecker {
    */
   observeSend(m: Message, persisted: HardState, stableIndex: number): void {
     this.checks++;
-    if (m.term > persisted.term) {
+    // A pre-vote asks about the term after its sender's, and a grant repeats that term: one that
+    // no one holds yet, so it needs no disk (§9.6). Every other term is one its sender holds.
+    const held = m.msgType === MessageType.MsgPreVote ? m.term - 1 : m.term;
+    const futureTerm = m.msgType === MessageType.MsgPreVoteResponse && !m.reject;
+    if (!futureTerm && held > persisted.term) {
       this.fail(
         'durability',
         `node ${m.from} sent ${messageLabel(m)} with term ${m.term} while its disk holds term ${persisted.term}`,

@@ -15,7 +15,7 @@ import {
 } from '@tinyraft/raft-core';
 import { entryKey, InvariantViolation, type SafetyChecker } from './invariants.js';
 import { copyEntry } from './net.js';
-import type { SimPlan } from './plan.js';
+import { type SimPlan, unitsPerTick } from './plan.js';
 
 /**
  * Deliberate bugs around raft, so that tests can show the checker catching a broken cluster.
@@ -92,6 +92,8 @@ export class SimNode {
   ticks = 0;
   /** Snapshots received from a leader and installed. */
   snapshotsInstalled = 0;
+  /** Whether the node was ever paused, so that its tick count fell behind the time. */
+  private everPaused = false;
   /** The write in flight finished while the node was paused; it resumes by finishing it. */
   private writeDone = false;
   private readonly host: NodeHost;
@@ -124,6 +126,7 @@ export class SimNode {
       random: this.random,
       checkQuorum: plan.checkQuorum,
       fastFirstElection: plan.fastFirstElection,
+      preVote: plan.preVote,
     };
     if (plan.maxSizePerMsg !== undefined) {
       config.maxSizePerMsg = plan.maxSizePerMsg;
@@ -208,6 +211,7 @@ export class SimNode {
         if (input.kind === 'tick') {
           this.ticks++;
           raw.tick();
+          this.maybeTransferLeader(raw);
         } else {
           raw.step(input.msg);
         }
@@ -228,10 +232,35 @@ export class SimNode {
     this.host.stepped(this, r.raftLog.committed > committed);
   }
 
-  /** A leader must take a proposal; anyone else must refuse it and change nothing. */
+  /**
+   * With `plan.transferLeader`, an operator asks this node, about once per ten ticks of the whole
+   * cluster, to hand leadership to a random member, while the chaos lasts: the calm phase measures
+   * how a stable leader commits. The node tells the time by its own clock, which is right only if
+   * it never stopped, so a node that crashed or paused asks no more.
+   */
+  private maybeTransferLeader(raw: RawNode): void {
+    const plan = this.host.plan;
+    if (!plan.transferLeader || this.life > 1 || this.everPaused) {
+      return;
+    }
+    const interval = plan.tickIntervals[this.id - 1] as number;
+    if (this.ticks * interval >= plan.chaosTicks * unitsPerTick) {
+      return;
+    }
+    if (this.random() < 1 / (10 * plan.nodes)) {
+      const transferee = 1 + Math.floor(this.random() * plan.nodes);
+      this.host.note(() => `node ${this.id} is asked to hand leadership to ${transferee}`);
+      raw.transferLeader(transferee);
+    }
+  }
+
+  /**
+   * A leader must take a proposal unless it is handing its leadership over; anyone else must refuse
+   * it and change nothing.
+   */
   private propose(raw: RawNode, data: Uint8Array): void {
     const r = raw.raft;
-    const leading = r.state === StateType.Leader;
+    const leading = r.state === StateType.Leader && r.leadTransferee === None;
     const before = fingerprint(raw);
     try {
       raw.propose(data);
@@ -300,6 +329,7 @@ export class SimNode {
 
   pause(): void {
     this.paused = true;
+    this.everPaused = true;
   }
 
   resume(): void {
@@ -387,7 +417,7 @@ export class SimNode {
   }
 }
 
-const stateNames = ['follower', 'candidate', 'leader'];
+const stateNames = ['follower', 'candidate', 'leader', 'pre-candidate'];
 
 export function stateName(s: StateType): string {
   return stateNames[s] ?? `state ${s}`;
@@ -412,9 +442,11 @@ export function describeMessage(m: Message): string {
       s += m.reject ? ` reject, hint ${m.index}@${m.logTerm}` : ` ok ${m.index}`;
       break;
     case MessageType.MsgRequestVote:
+    case MessageType.MsgPreVote:
       s += ` last ${m.index}@${m.logTerm}`;
       break;
     case MessageType.MsgRequestVoteResponse:
+    case MessageType.MsgPreVoteResponse:
       s += m.reject ? ' rejected' : ' granted';
       break;
     case MessageType.MsgSnapshot:

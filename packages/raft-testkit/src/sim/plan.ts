@@ -31,6 +31,13 @@ export interface SimPlan {
   checkQuorum: boolean;
   /** Drawn after everything else, so that adding it left the rest of every seed's plan as it was. */
   fastFirstElection: boolean;
+  /** Drawn after `fastFirstElection`, for the same reason. */
+  preVote: boolean;
+  /**
+   * Whether, during the chaos, nodes are asked now and then to hand leadership to a random member
+   * (§3.10): the leader, a follower that forwards the request, or one that drops it. Drawn last.
+   */
+  transferLeader: boolean;
   /** Small values force one entry per MsgAppend, so catching up takes many round trips. */
   maxSizePerMsg: number | undefined;
   /** Time units between two ticks of each node (index 0 is node 1): clock skew. */
@@ -96,6 +103,8 @@ export function planSimulation(seed: number, options: PlanOptions = {}): SimPlan
     heartbeatTick: [1, 1, 2, 3][int(0, 3)] as number,
     checkQuorum: chance(0.5),
     fastFirstElection: false,
+    preVote: false,
+    transferLeader: false,
     maxSizePerMsg: chance(0.3) ? int(1, 80) : undefined,
     tickIntervals: ids.map(() => Math.round(unitsPerTick * (1 + between(-skew, skew)))),
     network: {
@@ -154,6 +163,8 @@ export function planSimulation(seed: number, options: PlanOptions = {}): SimPlan
     }
   }
   plan.fastFirstElection = chance(0.5);
+  plan.preVote = chance(0.5);
+  plan.transferLeader = chance(0.5);
   plan.faults.sort((a, b) => a.at - b.at);
   return plan;
 }
