@@ -24,6 +24,7 @@ import { IntervalTicker } from './ticker.js';
 
 const roleNames: Record<StateType, Role> = {
   [StateType.Follower]: 'follower',
+  [StateType.PreCandidate]: 'candidate',
   [StateType.Candidate]: 'candidate',
   [StateType.Leader]: 'leader',
 };
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
       heartbeatTick: spec.heartbeatTicks,
       storage,
       checkQuorum: true,
+      // An isolated node that comes back does not depose a healthy leader with its raised term.
+      preVote: true,
       fastFirstElection: spec.fastFirstElection,
     },
     transport,
