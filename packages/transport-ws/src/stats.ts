@@ -18,10 +18,13 @@ export type InboundDropReason =
  * Why an outbound message was dropped: `unknown-peer` (no URL for `to`), `not-connected` (no
  * authenticated connection to it right now, or the transport is closed), `backpressure` (too
  * many bytes already waiting on its socket), `too-large` (encodes to more than `maxFrameBytes`),
- * `invalid` (not a well-formed message; the codec refuses it).
+ * `invalid` (not a well-formed message; the codec refuses it), `not-from-us` (its `from` is not
+ * this node: the peer would take it for impersonation, as it would a forwarded
+ * `MsgTransferLeader` on behalf of another member).
  */
 export type OutboundDropReason =
   | 'unknown-peer'
+  | 'not-from-us'
   | 'not-connected'
   | 'backpressure'
   | 'too-large'
@@ -77,6 +80,7 @@ export function emptyStats(): TransportStats {
     },
     droppedOutbound: {
       'unknown-peer': 0,
+      'not-from-us': 0,
       'not-connected': 0,
       backpressure: 0,
       'too-large': 0,

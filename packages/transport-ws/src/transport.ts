@@ -150,9 +150,10 @@ function slabBuffer(size: number): Uint8Array {
   return Buffer.allocUnsafeSlow(size);
 }
 
-function allTo(messages: readonly Message[], to: number): boolean {
+function allFromUsTo(messages: readonly Message[], from: number, to: number): boolean {
   for (let i = 0; i < messages.length; i++) {
-    if ((messages[i] as Message).to !== to) {
+    const m = messages[i] as Message;
+    if (m.to !== to || m.from !== from) {
       return false;
     }
   }
@@ -285,13 +286,19 @@ export class WebSocketTransport implements Transport {
    */
   send(messages: readonly Message[]): void {
     const to = messages[0]?.to;
-    if (to !== undefined && allTo(messages, to)) {
+    if (to !== undefined && allFromUsTo(messages, this.id, to)) {
       // One peer, the common case: no need to group.
       this.sendTo(to, messages);
       return;
     }
     const byPeer = new Map<number, Message[]>();
     for (const m of messages) {
+      // The peer checks that every message comes from the node it authenticated, and counts one
+      // that does not as a violation: never send it one.
+      if (m.from !== this.id) {
+        this.dropOutbound('not-from-us', 1);
+        continue;
+      }
       const batch = byPeer.get(m.to);
       if (batch === undefined) {
         byPeer.set(m.to, [m]);

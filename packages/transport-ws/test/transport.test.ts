@@ -168,6 +168,21 @@ describe('sending', () => {
     expect(one.stats().droppedOutbound['too-large']).toBe(1);
   });
 
+  it('never sends a message on behalf of another node, which the peer would count as a violation', async () => {
+    const one = newTransport(1);
+    const two = newTransport(2);
+    const received = inbox(two);
+    await link([one, two]);
+    // What a follower makes of transferLeader(3): the request, forwarded to its leader, from 3.
+    const forwarded = message({ msgType: MessageType.MsgTransferLeader, from: 3, to: 2 });
+    one.send([forwarded, { ...hb(1, 2), commit: 7 }]);
+    one.send([{ ...hb(1, 2), commit: 8 }]);
+    await waitUntil(() => received.length === 2, 'the messages from node 1');
+    expect(received.map((m) => m.commit)).toEqual([7, 8]);
+    expect(one.stats().droppedOutbound['not-from-us']).toBe(1);
+    expect(two.stats().droppedInbound['wrong-from']).toBe(0);
+  });
+
   it('drops a malformed message and still sends the rest of its batch', async () => {
     const one = newTransport(1);
     const two = newTransport(2);
