@@ -112,7 +112,7 @@ function runOne(seed: number): boolean {
   const full = planSimulation(seed, planOptions);
   const plan = editPlan(full, edit);
   console.log(
-    `seed ${seed}: ${plan.nodes} nodes, electionTick ${plan.electionTick}, heartbeatTick ${plan.heartbeatTick}, checkQuorum ${plan.checkQuorum}, maxSizePerMsg ${plan.maxSizePerMsg ?? 'default'}`,
+    `seed ${seed}: ${plan.nodes} nodes, electionTick ${plan.electionTick}, heartbeatTick ${plan.heartbeatTick}, checkQuorum ${plan.checkQuorum}, preVote ${plan.preVote}, fastFirstElection ${plan.fastFirstElection}, transfers ${plan.transferLeader}, maxSizePerMsg ${plan.maxSizePerMsg ?? 'default'}`,
   );
   console.log(
     `  network: loss ${plan.network.loss.toFixed(3)}, duplicate ${plan.network.duplicate.toFixed(3)}, reorder ${plan.network.reorder.toFixed(3)}, delay ≤ ${plan.network.maxDelay} units; disk delay ≤ ${plan.diskDelay} units; clocks ${plan.tickIntervals.join('/')} units per tick (${unitsPerTick} nominal)`,
