@@ -213,18 +213,18 @@ export class Raft {
    */
   becomePreCandidate(): void {
     this.state = StateType.PreCandidate;
-    this.lead = None;
-    this.leadTransferee = None;
-    this.votes.clear();
-    this.votes.set(this.id, true);
-    this.heartbeatElapsed = 0;
-    this.resetElectionTimer();
+    this.startPolling();
   }
 
   becomeCandidate(): void {
     this.state = StateType.Candidate;
     this.term++;
     this.vote = this.id;
+    this.startPolling();
+  }
+
+  /** Either kind of candidate: no leader, no transfer, only its own (pre-)vote so far, a new timer. */
+  private startPolling(): void {
     this.lead = None;
     this.leadTransferee = None;
     this.votes.clear();

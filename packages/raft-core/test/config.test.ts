@@ -1,16 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { type Config, ConfigError, MemoryStorage, Raft } from '../src/index.js';
+import { ConfigError, MemoryStorage, Raft } from '../src/index.js';
+import { testConfig } from './helpers.js';
 
-function config(overrides: Partial<Config>): Config {
-  return {
-    id: 1,
-    peers: [1, 2, 3],
-    electionTick: 10,
-    heartbeatTick: 1,
-    storage: new MemoryStorage(),
-    ...overrides,
-  };
-}
+const config = testConfig;
 
 describe('Config validation', () => {
   // The contract fixes these messages and the order in which they are checked.

@@ -1,16 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { type Config, MemoryStorage, MessageType, Raft, StateType } from '../src/index.js';
+import { testConfig } from './helpers.js';
 
-function raft(overrides: Partial<Config>): Raft {
-  return new Raft({
-    id: 1,
-    peers: [1, 2, 3],
-    electionTick: 10,
-    heartbeatTick: 1,
-    storage: new MemoryStorage(),
-    ...overrides,
-  });
-}
+const raft = (overrides: Partial<Config>): Raft => new Raft(testConfig(overrides));
 
 /** Ticks until the node sends its first MsgRequestVote; fails past `limit`. */
 function ticksToCampaign(r: Raft, limit = 100): number {

@@ -7,7 +7,6 @@ import {
   type Config,
   EntryType,
   MalformedMessageError,
-  MemoryStorage,
   type Message,
   MessageType,
   message,
@@ -17,18 +16,10 @@ import {
   RawNode,
   StateType,
 } from '../src/index.js';
+import { testConfig } from './helpers.js';
 
-function config(overrides: Partial<Config> = {}): Config {
-  return {
-    id: 1,
-    peers: [1, 2, 3],
-    electionTick: 10,
-    heartbeatTick: 1,
-    storage: new MemoryStorage(),
-    random: () => 0,
-    ...overrides,
-  };
-}
+const config = (overrides: Partial<Config> = {}): Config =>
+  testConfig({ random: () => 0, ...overrides });
 
 const appendResponse = (from: number, index: number, term = 1): Message =>
   message({ msgType: MessageType.MsgAppendResponse, from, to: 1, term, index });
