@@ -167,7 +167,7 @@ async function main(): Promise<number> {
   }
 
   if (args.scenario !== undefined) {
-    cluster.onEvent((e) => out(`${formatEvent(e)}`));
+    cluster.onEvent((e) => out(`${formatEvent(e)}`), true);
     const log = (s: string) => out(`${clock(Date.now())}  [${args.scenario}] ${s}`);
     const run = async (): Promise<number> => {
       if (args.scenario === 'failover') {

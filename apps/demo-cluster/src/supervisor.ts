@@ -223,7 +223,16 @@ export class Cluster {
     }
   }
 
-  onEvent(listener: (e: ClusterEvent) => void): () => void {
+  /**
+   * Calls `listener` with every event from now on; with `replay`, first with the events already
+   * recorded (a fast first election can be over before a view has started).
+   */
+  onEvent(listener: (e: ClusterEvent) => void, replay = false): () => void {
+    if (replay) {
+      for (const e of this.events) {
+        listener(e);
+      }
+    }
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
   }

@@ -116,7 +116,7 @@ export class TerminalView {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.cluster.onEvent((e) => this.event(e));
+    this.unsubscribe = this.cluster.onEvent((e) => this.event(e), true);
     if (this.options.live) {
       this.timer = setInterval(() => this.draw(), 200);
       this.draw();

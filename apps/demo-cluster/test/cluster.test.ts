@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KvClient } from '../src/client.js';
 import { failoverScenario } from '../src/scenario-failover.js';
 import { Cluster, type ClusterInfo } from '../src/supervisor.js';
+import { TerminalView } from '../src/terminal-view.js';
 import { assertBuilt, nodeEntry, pidAlive, portFree, waitFor } from './helpers.js';
 
 let cluster: Cluster | undefined;
@@ -73,6 +74,25 @@ describe('a cluster of node processes', () => {
       expect(await portFree(port), `port ${port} still bound`).toBe(true);
     }
     expect(existsSync(c.dataDir)).toBe(false);
+  });
+
+  it('a view started after the first election still shows it', async () => {
+    const c = await Cluster.start({
+      nodes: 3,
+      tickMs: 20,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      nodeEntry,
+      currentFile: null,
+    });
+    cluster = c;
+    const leader = await c.waitForLeader(10_000);
+    let printed = '';
+    const out = { write: (s: string) => (printed += s) } as unknown as NodeJS.WriteStream;
+    const view = new TerminalView(c, { out, live: false });
+    view.start();
+    view.stop();
+    expect(printed).toContain(`node ${leader.id} is leader of term ${leader.report?.term}`);
   });
 
   it('isolating the leader makes it step down (check quorum) and the rest elect another', async () => {
