@@ -25,7 +25,7 @@ export function dashboardPage(token: string): string {
   tr[data-role="leader"] td:first-child { border-left: 4px solid #1f9d55; }
   tr[data-state="down"] { color: #a0a7b1; }
   .role { font-weight: 600; }
-  .role.leader { color: #1f9d55; } .role.candidate { color: #c77d00; } .role.follower { color: #2d5fa8; }
+  .role.leader { color: #1f9d55; } .role.candidate, .role.pre-candidate { color: #c77d00; } .role.follower { color: #2d5fa8; }
   .iso { color: #c0392b; font-weight: 600; font-size: .8rem; }
   button { font: inherit; font-size: .85rem; padding: .25rem .6rem; margin-right: .25rem; border-radius: 5px; border: 1px solid #b8bec7; background: white; cursor: pointer; }
   button:disabled { opacity: .4; cursor: default; }

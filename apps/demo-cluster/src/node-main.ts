@@ -24,7 +24,7 @@ import { IntervalTicker } from './ticker.js';
 
 const roleNames: Record<StateType, Role> = {
   [StateType.Follower]: 'follower',
-  [StateType.PreCandidate]: 'candidate',
+  [StateType.PreCandidate]: 'pre-candidate',
   [StateType.Candidate]: 'candidate',
   [StateType.Leader]: 'leader',
 };

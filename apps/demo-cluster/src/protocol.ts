@@ -28,7 +28,7 @@ export const secretEnv = 'TINYRAFT_SECRET';
 export const host = '127.0.0.1';
 
 /** The role names the views show (raft-core's StateType, by name). */
-export type Role = 'follower' | 'candidate' | 'leader';
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 export interface NodeReport {
   id: number;

@@ -461,16 +461,19 @@ export class Cluster {
         message: `node ${id} is leader of term ${r.term}`,
       });
     } else if (
-      r.role === 'candidate' &&
-      (prev?.role !== 'candidate' || prev.term !== r.term) &&
+      (r.role === 'candidate' || r.role === 'pre-candidate') &&
+      (prev?.role !== r.role || prev.term !== r.term) &&
       // An isolated node campaigns every election timeout; its first attempt says enough.
-      !(r.isolated && prev?.isolated && prev.role === 'candidate')
+      !(r.isolated && prev?.isolated && prev.role === r.role)
     ) {
       this.record({
         kind: 'election',
         node: id,
         term: r.term,
-        message: `node ${id} started an election for term ${r.term}`,
+        message:
+          r.role === 'candidate'
+            ? `node ${id} started an election for term ${r.term}`
+            : `node ${id} asked for pre-votes for term ${r.term + 1}`,
       });
     } else if (prev?.role === 'leader' && r.role === 'follower') {
       const why = r.term === prev.term ? 'lost contact with a majority' : `saw term ${r.term}`;

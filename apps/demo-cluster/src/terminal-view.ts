@@ -70,7 +70,7 @@ function row(n: NodeView, now: number): Row {
       ? ansi.red
       : role === 'leader'
         ? ansi.green
-        : role === 'candidate'
+        : role === 'candidate' || role === 'pre-candidate'
           ? ansi.yellow
           : (s: string) => s;
   return { cells, color };
