@@ -258,15 +258,15 @@ export class RaftNode {
 
   private handleReady(rd: Ready): void {
     this.transport.send(rd.messages);
-    if (rd.hardState !== undefined) {
-      this.storage.setHardState(rd.hardState);
-    }
     if (rd.snapshot !== undefined) {
       this.storage.applySnapshot(rd.snapshot);
     }
-    if (rd.entries.length > 0) {
-      this.storage.append(rd.entries);
+    // One durable step for both, so that a crash never keeps entries without the term and vote
+    // they were accepted in; a file storage makes it one record and one fsync.
+    if (rd.hardState !== undefined || rd.entries.length > 0) {
+      this.storage.persist({ hardState: rd.hardState, entries: rd.entries });
     }
+    // Figure 2: only what is on stable storage may be acknowledged.
     this.transport.send(rd.persistedMessages);
     if (rd.snapshot !== undefined) {
       this.applySnap(rd.snapshot);

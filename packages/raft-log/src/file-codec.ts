@@ -16,7 +16,13 @@ import { type ConfState, type Entry, EntryType, type HardState, type Snapshot } 
  */
 
 export const MAGIC: Uint8Array = new TextEncoder().encode('tinyraft');
-export const VERSION = 1;
+/**
+ * The version this build writes. Version 2 added the `persist` record; a version 1 file holds
+ * none and is still read (and rewritten as version 2 when opened).
+ */
+export const VERSION = 2;
+/** The oldest version this build reads. */
+export const OLDEST_VERSION = 1;
 export const HEADER_SIZE = 12;
 export const FRAME_SIZE = 12;
 
@@ -27,6 +33,8 @@ export type LogRecord =
   | { kind: 'applySnapshot'; snapshot: Snapshot }
   | { kind: 'createSnapshot'; snapshot: Snapshot }
   | { kind: 'compact'; index: number }
+  /** A hard state and the entries that came with it: one checksum, so both or neither. */
+  | { kind: 'persist'; hardState: HardState; entries: Entry[] }
   /** The whole state, written as the only record when the file is rewritten. */
   | { kind: 'state'; hardState: HardState; snapshot: Snapshot; dummy: Entry; entries: Entry[] };
 
@@ -37,6 +45,7 @@ const KIND_CODES = {
   createSnapshot: 4,
   compact: 5,
   state: 6,
+  persist: 7,
 } as const satisfies Record<LogRecord['kind'], number>;
 
 /** A payload that passed its checksum but does not decode; the caller adds file and offset. */
@@ -84,6 +93,10 @@ export function encodeRecord(record: LogRecord): Uint8Array {
     case 'compact':
       w.num(record.index, 'compact index');
       break;
+    case 'persist':
+      w.hardState(record.hardState);
+      w.entries(record.entries);
+      break;
     case 'state':
       w.hardState(record.hardState);
       w.snapshot(record.snapshot);
@@ -114,6 +127,9 @@ export function decodeRecord(payload: Uint8Array): LogRecord {
       break;
     case KIND_CODES.compact:
       record = { kind: 'compact', index: r.num('compact index') };
+      break;
+    case KIND_CODES.persist:
+      record = { kind: 'persist', hardState: r.hardState(), entries: r.entries() };
       break;
     case KIND_CODES.state:
       record = {

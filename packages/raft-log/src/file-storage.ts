@@ -23,10 +23,18 @@ import {
   HEADER_SIZE,
   type LogRecord,
   MAGIC,
+  OLDEST_VERSION,
   VERSION,
 } from './file-codec.js';
 import { StorageCore } from './storage-core.js';
-import type { ConfState, Entry, HardState, Snapshot, WritableStorage } from './types.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  PersistUpdate,
+  Snapshot,
+  WritableStorage,
+} from './types.js';
 
 /** The log file is damaged in a way that is not a torn last write; nothing was recovered. */
 export class CorruptStorageError extends StorageError {
@@ -126,11 +134,14 @@ export class FileStorage extends StorageCore implements WritableStorage {
       return new FileStorage(absDir, path, fd, header.length, minRewrite);
     }
     const fd = openSync(path, 'r+');
+    let s: FileStorage;
+    let version: number;
     try {
       const raw = readFileSync(fd);
       const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-      const s = new FileStorage(absDir, path, fd, bytes.length, minRewrite);
-      const end = s.replay(bytes);
+      s = new FileStorage(absDir, path, fd, bytes.length, minRewrite);
+      version = s.checkHeader(bytes);
+      const end = s.replay(bytes, version);
       if (end < bytes.length) {
         // No fsync of its own: until the next record's fsync makes it durable, losing the
         // truncation only brings back the same torn tail, which the next open drops again.
@@ -138,11 +149,21 @@ export class FileStorage extends StorageCore implements WritableStorage {
       }
       s.size = end;
       s.rewriteAt = Math.max(minRewrite, 2 * end);
-      return s;
     } catch (e) {
       closeSync(fd);
       throw e;
     }
+    if (version < VERSION) {
+      // The next write may be a record an older version lacks; rewriting the file now gives it
+      // the header that makes an older reader refuse it as a newer version, not as corrupt.
+      try {
+        s.rewrite();
+      } catch (e) {
+        s.close();
+        throw e;
+      }
+    }
+    return s;
   }
 
   /** Closes the file. Reads keep answering from memory; writes throw. */
@@ -161,7 +182,7 @@ export class FileStorage extends StorageCore implements WritableStorage {
     if (copy.term === cur.term && copy.vote === cur.vote && copy.commit === cur.commit) {
       return;
     }
-    this.persist({ kind: 'hardState', hardState: copy });
+    this.writeRecord({ kind: 'hardState', hardState: copy });
     this.hardState = copy;
   }
 
@@ -175,15 +196,40 @@ export class FileStorage extends StorageCore implements WritableStorage {
     if (kept.length === 0) {
       return;
     }
-    this.persist({ kind: 'append', entries: kept });
+    this.writeRecord({ kind: 'append', entries: kept });
     this.storeAppend(kept.map(copyEntry));
+  }
+
+  /**
+   * `setHardState(update.hardState)` (when given), then `append(update.entries)`, with one
+   * record and one fsync when there are both: a crash keeps both or neither.
+   */
+  persist(update: PersistUpdate): void {
+    this.checkUsable();
+    const kept = this.appendable(update.entries);
+    const hs = update.hardState;
+    const cur = this.hardState;
+    const hardState =
+      hs === undefined || (hs.term === cur.term && hs.vote === cur.vote && hs.commit === cur.commit)
+        ? undefined
+        : { term: hs.term, vote: hs.vote, commit: hs.commit };
+    if (hardState === undefined) {
+      if (kept.length > 0) {
+        this.writeRecord({ kind: 'append', entries: kept });
+      }
+    } else if (kept.length === 0) {
+      this.writeRecord({ kind: 'hardState', hardState });
+    } else {
+      this.writeRecord({ kind: 'persist', hardState, entries: kept });
+    }
+    this.storePersist(hardState, kept.map(copyEntry));
   }
 
   /** Replaces the whole log with `snap`. The hard state is left as it is. */
   applySnapshot(snap: Snapshot): void {
     this.checkUsable();
     this.checkApplySnapshot(snap);
-    this.persist({ kind: 'applySnapshot', snapshot: snap });
+    this.writeRecord({ kind: 'applySnapshot', snapshot: snap });
     this.storeAppliedSnapshot(copySnapshot(snap));
   }
 
@@ -191,7 +237,7 @@ export class FileStorage extends StorageCore implements WritableStorage {
   createSnapshot(index: number, confState?: ConfState, data?: Uint8Array): Snapshot {
     this.checkUsable();
     const snap = this.newSnapshot(index, confState, data);
-    this.persist({ kind: 'createSnapshot', snapshot: snap });
+    this.writeRecord({ kind: 'createSnapshot', snapshot: snap });
     this.snap = copySnapshot(snap);
     return this.snap;
   }
@@ -200,18 +246,24 @@ export class FileStorage extends StorageCore implements WritableStorage {
   compact(compactIndex: number): void {
     this.checkUsable();
     this.checkCompact(compactIndex);
-    this.persist({ kind: 'compact', index: compactIndex });
+    this.writeRecord({ kind: 'compact', index: compactIndex });
     this.storeCompact(compactIndex);
   }
 
   /** Applies one recovered record, with the checks of the write that produced it. */
-  private replayRecord(record: LogRecord): void {
+  private replayRecord(record: LogRecord, version: number): void {
     switch (record.kind) {
       case 'hardState':
         this.hardState = record.hardState;
         return;
       case 'append':
         this.storeAppend(this.appendable(record.entries));
+        return;
+      case 'persist':
+        if (version < 2) {
+          throw new Error(`version ${version} has no persist records`);
+        }
+        this.storePersist(record.hardState, this.appendable(record.entries));
         return;
       case 'applySnapshot':
         this.checkApplySnapshot(record.snapshot);
@@ -248,9 +300,11 @@ export class FileStorage extends StorageCore implements WritableStorage {
     }
   }
 
-  /** Replays the file; returns the length of its valid prefix (shorter after a torn write). */
-  private replay(bytes: Uint8Array): number {
-    this.checkHeader(bytes);
+  /**
+   * Replays the records after the header; returns the length of the file's valid prefix
+   * (shorter after a torn write).
+   */
+  private replay(bytes: Uint8Array, version: number): number {
     let offset = HEADER_SIZE;
     while (offset < bytes.length) {
       if (bytes.length - offset < FRAME_SIZE) {
@@ -278,7 +332,7 @@ export class FileStorage extends StorageCore implements WritableStorage {
         throw new CorruptStorageError(this.path, offset, errorMessage(e));
       }
       try {
-        this.replayRecord(record);
+        this.replayRecord(record, version);
       } catch (e) {
         throw new CorruptStorageError(
           this.path,
@@ -291,7 +345,8 @@ export class FileStorage extends StorageCore implements WritableStorage {
     return offset;
   }
 
-  private checkHeader(bytes: Uint8Array): void {
+  /** Returns the file's version. */
+  private checkHeader(bytes: Uint8Array): number {
     if (bytes.length < HEADER_SIZE) {
       throw new CorruptStorageError(
         this.path,
@@ -303,20 +358,21 @@ export class FileStorage extends StorageCore implements WritableStorage {
       throw new CorruptStorageError(this.path, 0, 'not a tinyraft log file (bad magic)');
     }
     const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
-    if (version !== VERSION) {
+    if (version < OLDEST_VERSION || version > VERSION) {
       throw new CorruptStorageError(
         this.path,
         MAGIC.length,
-        `unsupported version ${version} (expected ${VERSION})`,
+        `unsupported version ${version} (this build reads versions ${OLDEST_VERSION} to ${VERSION})`,
       );
     }
+    return version;
   }
 
   /**
    * Writes `record` and fsyncs it. Nothing in memory has changed yet, so when this throws the
    * storage still holds its previous state.
    */
-  private persist(record: LogRecord): void {
+  private writeRecord(record: LogRecord): void {
     // Encoding first: a value that cannot be stored is refused before any I/O.
     const bytes = frame(encodeRecord(record));
     if (this.size >= this.rewriteAt) {

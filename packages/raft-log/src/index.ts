@@ -14,6 +14,7 @@ export {
   emptySnapshot,
   type HardState,
   isEmptyHardState,
+  type PersistUpdate,
   type Snapshot,
   type SnapshotMetadata,
   type Storage,

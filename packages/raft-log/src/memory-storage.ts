@@ -1,5 +1,12 @@
 import { checkIndex, StorageCore } from './storage-core.js';
-import type { ConfState, Entry, HardState, Snapshot, WritableStorage } from './types.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  PersistUpdate,
+  Snapshot,
+  WritableStorage,
+} from './types.js';
 
 /**
  * A `Storage` kept in memory, with the write side that an application (or a test) uses to
@@ -47,10 +54,21 @@ export class MemoryStorage extends StorageCore implements WritableStorage {
    * everything from its first index on.
    */
   append(entries: Entry[]): void {
+    this.storeAppend(this.checkedAppendable(entries));
+  }
+
+  /** `setHardState(update.hardState)` (when given), then `append(update.entries)`, or neither. */
+  persist(update: PersistUpdate): void {
+    const kept = this.checkedAppendable(update.entries);
+    const hs = update.hardState;
+    this.storePersist(hs === undefined ? undefined : { ...hs }, kept);
+  }
+
+  private checkedAppendable(entries: Entry[]): Entry[] {
     for (const e of entries) {
       checkIndex('entry index', e.index);
       checkIndex('entry term', e.term);
     }
-    this.storeAppend(this.appendable(entries));
+    return this.appendable(entries);
   }
 }

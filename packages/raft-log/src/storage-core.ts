@@ -127,6 +127,17 @@ export abstract class StorageCore implements Storage {
     }
   }
 
+  /**
+   * What `persist` stores, in its order: the hard state (when given), then `kept`, which
+   * `appendable` returned. Both were checked first, so a refused `persist` changes nothing.
+   */
+  protected storePersist(hardState: HardState | undefined, kept: Entry[]): void {
+    if (hardState !== undefined) {
+      this.hardState = hardState;
+    }
+    this.storeAppend(kept);
+  }
+
   protected checkApplySnapshot(snap: Snapshot): void {
     const current = this.snap.metadata.index;
     if (current >= snap.metadata.index) {

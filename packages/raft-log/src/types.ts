@@ -17,6 +17,12 @@ export interface HardState {
   commit: number;
 }
 
+/** What a `Ready` asks to persist, apart from a snapshot: see `WritableStorage.persist`. */
+export interface PersistUpdate {
+  hardState?: HardState | undefined;
+  entries: Entry[];
+}
+
 /** The membership of the cluster. */
 export interface ConfState {
   nodes: number[];
@@ -57,6 +63,12 @@ export interface WritableStorage extends Storage {
   setHardState(hs: HardState): void;
   /** Appends entries, replacing any stored entries from the first one's index on. */
   append(entries: Entry[]): void;
+  /**
+   * Sets the hard state (if given), then appends the entries, as one durable step: after a
+   * crash either both are stored or neither is. Refuses what `setHardState` and `append`
+   * refuse, and then changes nothing.
+   */
+  persist(update: PersistUpdate): void;
   applySnapshot(snap: Snapshot): void;
 }
 

@@ -85,6 +85,40 @@ describe('a failed write throws StorageError and changes nothing', () => {
   });
 });
 
+describe('persist', () => {
+  test('a hard state and entries cost one write and one fsync', () => {
+    const s = open(tempDir());
+    s.append([ent(1, 1)]);
+    vi.mocked(fs.writeSync).mockClear();
+    vi.mocked(fs.fsyncSync).mockClear();
+    s.persist({ hardState: { term: 2, vote: 1, commit: 1 }, entries: [ent(2, 2), ent(3, 2)] });
+    expect(vi.mocked(fs.writeSync)).toHaveBeenCalledTimes(1);
+    expect(vi.mocked(fs.fsyncSync)).toHaveBeenCalledTimes(1);
+  });
+
+  test.each([
+    ['the record write', fs.writeSync, 'ENOSPC'],
+    ['the fsync of the record', fs.fsyncSync, 'EIO'],
+  ])('%s fails: neither the hard state nor the entries change', (_name, f, code) => {
+    let s = open(tempDir());
+    s.setHardState({ term: 1, vote: 1, commit: 0 });
+    s.append([ent(1, 1, [1])]);
+    const before = dump(s);
+    failNext(f, code);
+    const e = thrown(() =>
+      s.persist({ hardState: { term: 2, vote: 2, commit: 1 }, entries: [ent(2, 2)] }),
+    );
+    expect(e.message).toMatch(/raft\.log: writing the persist record failed/);
+    expect((e.cause as { code: string }).code).toBe(code);
+    expect(dump(s)).toEqual(before);
+    // A write that failed may have reached the disk whole; all of it or none of it is there.
+    s = reopen(s);
+    expect([s.lastIndex(), s.initialState().hardState.term]).toSatisfy(
+      ([last, term]: number[]) => (last === 1 && term === 1) || (last === 2 && term === 2),
+    );
+  });
+});
+
 describe('a failed rewrite', () => {
   test.each([
     ['writing the new file', fs.writeSync, 'ENOSPC'],

@@ -79,6 +79,13 @@ function fileOf(...records: LogRecord[]): Uint8Array {
   return out;
 }
 
+/** `bytes` with the header's version set to `version`. */
+function withVersion(bytes: Uint8Array, version: number): Uint8Array {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(8, version, true);
+  return out;
+}
+
 const snap = (index: number, term: number, data?: number[]): Snapshot => {
   const s: Snapshot = { metadata: { index, term, confState: { nodes: [1, 2, 3] } } };
   if (data !== undefined) {
@@ -92,6 +99,7 @@ const writes: Array<(s: FileStorage) => void> = [
   (s) => s.setHardState({ term: 1, vote: 1, commit: 0 }),
   (s) => s.append([ent(1, 1, [1, 2, 3]), ent(2, 1)]),
   (s) => s.append([ent(3, 1, [4])]),
+  (s) => s.persist({ hardState: { term: 2, vote: 2, commit: 1 }, entries: [ent(3, 2, [13])] }),
   (s) => s.setHardState({ term: 2, vote: 2, commit: 2 }),
   (s) => s.append([ent(3, 2, [5, 6]), ent(4, 2)]),
   (s) => s.createSnapshot(2, { nodes: [1, 2] }, new Uint8Array([7, 8])),
@@ -187,6 +195,18 @@ describe('FileStorage.open', () => {
       /hard state term .* got NaN/,
     ],
     [
+      'a NaN hard state given to persist with good entries',
+      (s: FileStorage) =>
+        s.persist({ hardState: { term: 1, vote: Number.NaN, commit: 0 }, entries: [ent(2, 1)] }),
+      /hard state vote .* got NaN/,
+    ],
+    [
+      'a bad entry given to persist with a good hard state',
+      (s: FileStorage) =>
+        s.persist({ hardState: { term: 2, vote: 1, commit: 1 }, entries: [ent(2, -1)] }),
+      /term of entry 2 .* got -1/,
+    ],
+    [
       'an infinite snapshot index',
       (s: FileStorage) => s.applySnapshot(snap(Number.POSITIVE_INFINITY, 1)),
       /snapshot index .* got Infinity/,
@@ -217,6 +237,7 @@ describe('FileStorage.open', () => {
     const calls = [
       () => s.append([ent(2, 1)]),
       () => s.setHardState({ term: 1, vote: 0, commit: 0 }),
+      () => s.persist({ hardState: { term: 1, vote: 0, commit: 0 }, entries: [ent(2, 1)] }),
       () => s.compact(1),
       () => s.createSnapshot(1),
       () => s.applySnapshot(snap(5, 1)),
@@ -354,11 +375,12 @@ describe('crash recovery', () => {
         /bad magic/,
       ],
       [
-        'an unknown version',
-        Uint8Array.from(encodeHeader(), (b, i) => (i === 8 ? 2 : b)),
+        'a newer version',
+        withVersion(encodeHeader(), 3),
         8,
-        /unsupported version 2 \(expected 1\)/,
+        /unsupported version 3 \(this build reads versions 1 to 2\)/,
       ],
+      ['version 0', withVersion(encodeHeader(), 0), 8, /unsupported version 0/],
       ['a foreign file', new TextEncoder().encode('{"term": 1, "vote": 2}\n'), 0, /bad magic/],
     ])('%s', (_name, bytes, offset, message) => {
       const e = openBytesError(bytes);
@@ -392,6 +414,16 @@ describe('crash recovery', () => {
         [one],
         encodeRecord({ kind: 'append', entries: [ent(3, 1)] }),
         /impossible append record: missing log entry \[last: 1, append at: 3\]/,
+      ],
+      [
+        'a persist that leaves a gap',
+        [one],
+        encodeRecord({
+          kind: 'persist',
+          hardState: { term: 2, vote: 1, commit: 1 },
+          entries: [ent(3, 1)],
+        }),
+        /impossible persist record: missing log entry \[last: 1, append at: 3\]/,
       ],
       [
         'a compaction past the end',
@@ -437,6 +469,101 @@ describe('crash recovery', () => {
         expect(e.message).toMatch(message);
       }
     });
+  });
+});
+
+describe('persist: a hard state and its entries in one record', () => {
+  test('a persist with both adds one record; one with only one of them adds the record that write adds', () => {
+    const s = open(tempDir(), NO_REWRITE);
+    const sizes = [statSync(s.path).size];
+    const grew = (): number => {
+      sizes.push(statSync(s.path).size);
+      return (sizes.at(-1) as number) - (sizes.at(-2) as number);
+    };
+    s.setHardState({ term: 1, vote: 1, commit: 0 });
+    const hardStateRecord = grew();
+    s.append([ent(1, 1, [1])]);
+    const appendRecord = grew();
+    s.persist({ hardState: { term: 1, vote: 1, commit: 1 }, entries: [ent(2, 1, [2])] });
+    // One frame and kind byte instead of two.
+    expect(grew()).toBe(hardStateRecord + appendRecord - 13);
+    s.persist({ hardState: { term: 1, vote: 1, commit: 2 }, entries: [] });
+    expect(grew()).toBe(hardStateRecord);
+    s.persist({ entries: [ent(3, 1, [3])] });
+    expect(grew()).toBe(appendRecord);
+    // An unchanged hard state and entries already stored write nothing.
+    s.persist({ hardState: { term: 1, vote: 1, commit: 2 }, entries: [ent(3, 1, [3])] });
+    expect(grew()).toBe(appendRecord);
+  });
+
+  test('a log cut anywhere inside a persist record keeps neither its hard state nor its entries', () => {
+    const dir = tempDir();
+    const s = open(join(dir, 'live'), NO_REWRITE);
+    s.setHardState({ term: 1, vote: 1, commit: 1 });
+    s.append([ent(1, 1), ent(2, 1, [2]), ent(3, 1)]);
+    const before = dump(s);
+    const start = statSync(s.path).size;
+    // A new term's hard state with entries that replace a conflicting suffix.
+    s.persist({ hardState: { term: 2, vote: 3, commit: 2 }, entries: [ent(3, 2, [9]), ent(4, 2)] });
+    const after = dump(s);
+    const full = new Uint8Array(readFileSync(s.path));
+    for (let cut = start; cut <= full.length; cut++) {
+      const crashed = join(dir, `cut-${cut}`);
+      mkdirSync(crashed);
+      writeFileSync(join(crashed, LOG), full.subarray(0, cut));
+      const r = open(crashed);
+      expect(dump(r), `file cut at byte ${cut} of ${full.length}`).toEqual(
+        cut === full.length ? after : before,
+      );
+      r.close();
+    }
+  });
+
+  test('a damaged byte anywhere in a persist record followed by another is corruption at its offset', () => {
+    const s = open(tempDir(), NO_REWRITE);
+    s.append([ent(1, 1)]);
+    const start = statSync(s.path).size;
+    s.persist({ hardState: { term: 2, vote: 1, commit: 1 }, entries: [ent(2, 2, [1, 2])] });
+    const end = statSync(s.path).size;
+    s.setHardState({ term: 2, vote: 1, commit: 2 });
+    const bytes = new Uint8Array(readFileSync(s.path));
+    for (let pos = start; pos < end; pos++) {
+      const damaged = bytes.slice();
+      damaged[pos] = (damaged[pos] as number) ^ 0x10;
+      const e = openBytesError(damaged);
+      expect(e.offset, `damage at byte ${pos}`).toBe(start);
+      expect(e.message).toMatch(/checksum mismatch/);
+    }
+  });
+});
+
+describe('version 1 files', () => {
+  const v1 = (...records: LogRecord[]): Uint8Array => withVersion(fileOf(...records), 1);
+
+  test('a version 1 file opens with its state and is rewritten as version 2 before any write', () => {
+    const hs: LogRecord = { kind: 'hardState', hardState: { term: 3, vote: 2, commit: 1 } };
+    const bytes = v1(hs, { kind: 'append', entries: [ent(1, 3, [1]), ent(2, 3)] });
+    let s = openBytes(bytes);
+    const state = dump(s);
+    expect(state.initialState.hardState).toEqual({ term: 3, vote: 2, commit: 1 });
+    expect(state.entries).toEqual([ent(1, 3, [1]), ent(2, 3)]);
+    const header = new Uint8Array(readFileSync(s.path)).subarray(0, 12);
+    expect(header).toEqual(encodeHeader());
+    s.persist({ hardState: { term: 4, vote: 1, commit: 2 }, entries: [ent(3, 4)] });
+    const after = dump(s);
+    s = reopen(s);
+    expect(dump(s)).toEqual(after);
+  });
+
+  test('a persist record in a version 1 file is corruption: no version 1 writer made one', () => {
+    const bytes = v1({
+      kind: 'persist',
+      hardState: { term: 1, vote: 1, commit: 0 },
+      entries: [ent(1, 1)],
+    });
+    const e = openBytesError(bytes);
+    expect(e.offset).toBe(12);
+    expect(e.message).toMatch(/impossible persist record: version 1 has no persist records/);
   });
 });
 

@@ -49,6 +49,15 @@ class Model {
     return undefined;
   }
 
+  /** The hard state is set only when the entries are accepted: both or neither. */
+  persist(hardState: HardState | undefined, batch: Entry[]): string | undefined {
+    const error = this.append(batch);
+    if (error === undefined && hardState !== undefined) {
+      this.hardState = hardState;
+    }
+    return error;
+  }
+
   compact(ci: number): string | undefined {
     if (ci <= this.base.index) {
       return 'CompactedError';
@@ -98,13 +107,14 @@ class Model {
 
 const seed = seedFromEnv(20_251_129);
 
-test(`random append/compact/createSnapshot/applySnapshot sequences follow the array model (seed ${seed})`, () => {
+test(`random append/persist/compact/createSnapshot/applySnapshot sequences follow the array model (seed ${seed})`, () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 60, size: 'medium' }), (ops) => {
       const s = new MemoryStorage();
       const m = new Model();
       const modelTarget: ConcreteTarget = {
         append: (b) => m.append(b),
+        persist: (u) => m.persist(u.hardState, u.entries),
         compact: (i) => m.compact(i),
         createSnapshot: (i, c, d) => m.createSnapshot(i, c, d),
         applySnapshot: (snap) => m.applySnapshot(snap),

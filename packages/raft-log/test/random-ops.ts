@@ -4,6 +4,7 @@ import {
   type Entry,
   EntryType,
   type HardState,
+  type PersistUpdate,
   type Snapshot,
 } from '../src/index.js';
 
@@ -17,8 +18,18 @@ export function seedFromEnv(fallback: number): number {
  * One random operation. Indexes are drawn as a position in a window around the current log
  * (`at`), and placed when the operation runs, so that most operations hit interesting ranges.
  */
+type AppendOp = {
+  kind: 'append';
+  at: number;
+  count: number;
+  term: number;
+  gapAt: number;
+  data: number[];
+};
+
 export type Op =
-  | { kind: 'append'; at: number; count: number; term: number; gapAt: number; data: number[] }
+  | AppendOp
+  | { kind: 'persist'; append: AppendOp; hardState: HardState | null }
   | { kind: 'compact'; at: number }
   | { kind: 'createSnapshot'; at: number; nodes: number[] | null; data: number[] | null }
   | { kind: 'applySnapshot'; at: number; term: number; nodes: number[]; data: number[] | null }
@@ -28,17 +39,25 @@ const small = fc.nat({ max: 6 });
 const nodes = fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 });
 const data = fc.array(fc.nat({ max: 255 }), { maxLength: 3 });
 
+const hardState = fc.record({ term: small, vote: small, commit: small });
+const appendArb: fc.Arbitrary<AppendOp> = fc.record({
+  kind: fc.constant('append' as const),
+  at: fc.nat({ max: 400 }),
+  count: fc.nat({ max: 4 }),
+  term: small,
+  gapAt: fc.nat({ max: 20 }),
+  data,
+});
+
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: appendArb, weight: 5 },
   {
     arbitrary: fc.record({
-      kind: fc.constant('append' as const),
-      at: fc.nat({ max: 400 }),
-      count: fc.nat({ max: 4 }),
-      term: small,
-      gapAt: fc.nat({ max: 20 }),
-      data,
+      kind: fc.constant('persist' as const),
+      append: appendArb,
+      hardState: fc.option(hardState),
     }),
-    weight: 5,
+    weight: 3,
   },
   {
     arbitrary: fc.record({ kind: fc.constant('compact' as const), at: fc.nat({ max: 400 }) }),
@@ -66,7 +85,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     arbitrary: fc.record({
       kind: fc.constant('setHardState' as const),
-      hardState: fc.record({ term: small, vote: small, commit: small }),
+      hardState,
     }),
     weight: 1,
   },
@@ -100,19 +119,17 @@ export function concrete(op: Op, s: Driven): (target: ConcreteTarget) => unknown
   switch (op.kind) {
     case 'append': {
       const start = place(op.at, [first - 2, last + 2], [first, last + 1]);
-      return (t) => {
-        const batch: Entry[] = [];
-        for (let k = 0; k < op.count; k++) {
-          // gapAt picks, once in a while, an entry whose index skips one.
-          const index = start + k + (k > 0 && k === op.gapAt ? 1 : 0);
-          const e: Entry = { entryType: EntryType.Normal, term: op.term, index };
-          if (op.data.length > 0 && (index + op.term) % 3 !== 0) {
-            e.data = new Uint8Array(op.data);
-          }
-          batch.push(e);
-        }
-        return t.append(batch);
-      };
+      return (t) => t.append(batchOf(op, start));
+    }
+    case 'persist': {
+      const start = place(op.append.at, [first - 2, last + 2], [first, last + 1]);
+      const hs = op.hardState;
+      return (t) =>
+        t.persist(
+          hs === null
+            ? { entries: batchOf(op.append, start) }
+            : { hardState: { ...hs }, entries: batchOf(op.append, start) },
+        );
     }
     case 'compact': {
       const ci = place(op.at, [first - 2, last + 1], [first, last]);
@@ -144,8 +161,24 @@ export function concrete(op: Op, s: Driven): (target: ConcreteTarget) => unknown
   }
 }
 
+/** The entries `op` appends from index `start` on; fresh objects on every call. */
+function batchOf(op: AppendOp, start: number): Entry[] {
+  const batch: Entry[] = [];
+  for (let k = 0; k < op.count; k++) {
+    // gapAt picks, once in a while, an entry whose index skips one.
+    const index = start + k + (k > 0 && k === op.gapAt ? 1 : 0);
+    const e: Entry = { entryType: EntryType.Normal, term: op.term, index };
+    if (op.data.length > 0 && (index + op.term) % 3 !== 0) {
+      e.data = new Uint8Array(op.data);
+    }
+    batch.push(e);
+  }
+  return batch;
+}
+
 export interface ConcreteTarget {
   append(entries: Entry[]): unknown;
+  persist(update: PersistUpdate): unknown;
   compact(i: number): unknown;
   createSnapshot(i: number, confState?: ConfState, data?: Uint8Array): unknown;
   applySnapshot(snap: Snapshot): unknown;

@@ -429,6 +429,83 @@ export function describeStorageContract(h: StorageHarness): void {
       });
     });
 
+    describe('persist(update): the hard state (if given), then the entries, or neither', () => {
+      const base = (): Entry[] => [ent(3, 3), ent(4, 4), ent(5, 5)];
+      const hs: HardState = { term: 6, vote: 2, commit: 4 };
+      test.each([
+        { name: 'a hard state alone is stored', hardState: hs, batch: [], want: base() },
+        {
+          name: 'entries alone are appended and the hard state is kept',
+          batch: [ent(6, 5)],
+          want: [...base(), ent(6, 5)],
+        },
+        {
+          name: 'a hard state and entries are both stored',
+          hardState: hs,
+          batch: [ent(6, 6), ent(7, 6)],
+          want: [...base(), ent(6, 6), ent(7, 6)],
+        },
+        {
+          name: 'a conflicting suffix is replaced',
+          hardState: hs,
+          batch: [ent(4, 6), ent(5, 6)],
+          want: [ent(3, 3), ent(4, 6), ent(5, 6)],
+        },
+        {
+          name: 'leading compacted entries are skipped',
+          hardState: hs,
+          batch: [ent(2, 3), ent(3, 3), ent(4, 6)],
+          want: [ent(3, 3), ent(4, 6)],
+        },
+        { name: 'nothing to store is a no-op', batch: [], want: base() },
+        {
+          name: 'a batch that would leave a gap is refused, hard state included',
+          hardState: hs,
+          batch: [ent(7, 5)],
+          want: /missing log entry \[last: 5, append at: 7\]/,
+        },
+        {
+          name: 'a non-contiguous batch is refused, hard state included',
+          hardState: hs,
+          batch: [ent(5, 5), ent(7, 5)],
+          want: /not contiguous: index 7 follows index 5/,
+        },
+      ])('$name', ({ hardState, batch, want }) => {
+        const s = h.create(base());
+        const before: HardState = { term: 5, vote: 1, commit: 3 };
+        s.setHardState(before);
+        const update = hardState === undefined ? { entries: batch } : { hardState, entries: batch };
+        if (want instanceof RegExp) {
+          expectError(() => s.persist(update), Error, want);
+        } else {
+          s.persist(update);
+        }
+        const stored = want instanceof RegExp || hardState === undefined ? before : hardState;
+        both(s, (x) => {
+          expect(logOf(x)).toEqual(want instanceof RegExp ? base() : want);
+          expect(x.initialState().hardState).toEqual(stored);
+        });
+      });
+
+      test('persist stores the state that setHardState and then append store', () => {
+        const a = h.create(base());
+        const b = h.create(base());
+        const batch = (): Entry[] => [ent(4, 6, [1]), ent(5, 6), ent(6, 6, [2, 3])];
+        a.persist({ hardState: { ...hs }, entries: batch() });
+        b.setHardState({ ...hs });
+        b.append(batch());
+        expect(dump(h.reload(a))).toEqual(dump(h.reload(b)));
+      });
+
+      test('persist stores a copy of the hard state, as setHardState does', () => {
+        const s = h.create(base());
+        const hardState = { ...hs };
+        s.persist({ hardState, entries: [ent(6, 6)] });
+        hardState.term = 99;
+        both(s, (x) => expect(x.initialState().hardState).toEqual(hs));
+      });
+    });
+
     describe('misuse throws and changes nothing', () => {
       const misuse: Array<{
         name: string;

@@ -143,10 +143,10 @@ describe('RaftNode with a scheduler', () => {
     const queued: Array<() => void> = [];
     const storage = new MemoryStorage();
     const appends: number[] = [];
-    const append = storage.append.bind(storage);
-    storage.append = (entries) => {
-      if (entries.length > 0) appends.push(entries.length);
-      append(entries);
+    const persist = storage.persist.bind(storage);
+    storage.persist = (update) => {
+      if (update.entries.length > 0) appends.push(update.entries.length);
+      persist(update);
     };
     const ticker = new ManualTicker();
     const node = new RaftNode({
