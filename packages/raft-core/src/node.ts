@@ -258,13 +258,11 @@ export class RaftNode {
 
   private handleReady(rd: Ready): void {
     this.transport.send(rd.messages);
-    if (rd.snapshot !== undefined) {
-      this.storage.applySnapshot(rd.snapshot);
-    }
-    // One durable step for both, so that a crash never keeps entries without the term and vote
-    // they were accepted in; a file storage makes it one record and one fsync.
-    if (rd.hardState !== undefined || rd.entries.length > 0) {
-      this.storage.persist({ hardState: rd.hardState, entries: rd.entries });
+    // One durable step for all three, so that a crash never keeps a snapshot or entries without
+    // the term and vote they were accepted in, nor a commit index without the entries it covers;
+    // a file storage makes it one record and one fsync.
+    if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
+      this.storage.persist({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries });
     }
     // Figure 2: only what is on stable storage may be acknowledged.
     this.transport.send(rd.persistedMessages);

@@ -35,7 +35,9 @@ class RecordingStorage extends MemoryStorage {
   override persist(update: PersistUpdate): void {
     const hs = update.hardState;
     const what = hs === undefined ? 'no hard state' : `term ${hs.term} vote ${hs.vote}`;
-    this.log.push(`persist ${what}, ${update.entries.length} entries`);
+    const snap =
+      update.snapshot === undefined ? '' : `snapshot ${update.snapshot.metadata.index}, `;
+    this.log.push(`persist ${snap}${what}, ${update.entries.length} entries`);
     super.persist(update);
   }
 }
@@ -91,7 +93,7 @@ describe('RaftNode.handleReady persists before it acknowledges', () => {
     expect(log.slice(1).sort()).toEqual(['send MsgRequestVote to 2', 'send MsgRequestVote to 3']);
   });
 
-  test('a snapshot is applied first, then the hard state in its own persist call', () => {
+  test('a snapshot is persisted in one step with the hard state that accepted it', () => {
     const { node, storage, log } = recordingNode();
     const snapshot: Snapshot = { metadata: { index: 5, term: 2, confState: { nodes: [1, 2, 3] } } };
     node.rawNode.step(
@@ -99,8 +101,7 @@ describe('RaftNode.handleReady persists before it acknowledges', () => {
     );
     node.tick();
     expect(log).toEqual([
-      'applySnapshot 5',
-      'persist term 2 vote 0, 0 entries',
+      'persist snapshot 5, term 2 vote 0, 0 entries',
       'send MsgAppendResponse to 2',
     ]);
     expect(storage.initialState().hardState).toEqual({ term: 2, vote: 0, commit: 5 });

@@ -33,8 +33,11 @@ export type LogRecord =
   | { kind: 'applySnapshot'; snapshot: Snapshot }
   | { kind: 'createSnapshot'; snapshot: Snapshot }
   | { kind: 'compact'; index: number }
-  /** A hard state and the entries that came with it: one checksum, so both or neither. */
-  | { kind: 'persist'; hardState: HardState; entries: Entry[] }
+  /**
+   * A Ready's snapshot (if any), hard state and entries: one checksum, so all or none. A snapshot
+   * comes with the hard state that accepted it, so no crash leaves one without the other.
+   */
+  | { kind: 'persist'; snapshot?: Snapshot; hardState: HardState; entries: Entry[] }
   /** The whole state, written as the only record when the file is rewritten. */
   | { kind: 'state'; hardState: HardState; snapshot: Snapshot; dummy: Entry; entries: Entry[] };
 
@@ -47,6 +50,9 @@ const KIND_CODES = {
   state: 6,
   persist: 7,
 } as const satisfies Record<LogRecord['kind'], number>;
+
+/** The flag of a `persist` record that carries a snapshot. */
+const PERSIST_HAS_SNAPSHOT = 1;
 
 /** A payload that passed its checksum but does not decode; the caller adds file and offset. */
 export class DecodeError extends Error {
@@ -94,6 +100,10 @@ export function encodeRecord(record: LogRecord): Uint8Array {
       w.num(record.index, 'compact index');
       break;
     case 'persist':
+      w.u8(record.snapshot === undefined ? 0 : PERSIST_HAS_SNAPSHOT);
+      if (record.snapshot !== undefined) {
+        w.snapshot(record.snapshot);
+      }
       w.hardState(record.hardState);
       w.entries(record.entries);
       break;
@@ -128,9 +138,18 @@ export function decodeRecord(payload: Uint8Array): LogRecord {
     case KIND_CODES.compact:
       record = { kind: 'compact', index: r.num('compact index') };
       break;
-    case KIND_CODES.persist:
+    case KIND_CODES.persist: {
+      const flags = r.u8('persist flags');
+      if ((flags & ~PERSIST_HAS_SNAPSHOT) !== 0) {
+        throw new DecodeError(`persist flags has unknown bits: ${flags}`);
+      }
+      const snapshot = flags === PERSIST_HAS_SNAPSHOT ? r.snapshot() : undefined;
       record = { kind: 'persist', hardState: r.hardState(), entries: r.entries() };
+      if (snapshot !== undefined) {
+        record.snapshot = snapshot;
+      }
       break;
+    }
     case KIND_CODES.state:
       record = {
         kind: 'state',

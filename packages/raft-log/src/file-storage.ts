@@ -201,18 +201,33 @@ export class FileStorage extends StorageCore implements WritableStorage {
   }
 
   /**
-   * `setHardState(update.hardState)` (when given), then `append(update.entries)`, with one
-   * record and one fsync when there are both: a crash keeps both or neither.
+   * `applySnapshot(update.snapshot)` and `setHardState(update.hardState)` (when given), then
+   * `append(update.entries)`, with one record and one fsync when there is more than one: a crash
+   * keeps all or none.
    */
   persist(update: PersistUpdate): void {
     this.checkUsable();
-    const kept = this.appendable(update.entries);
+    const snap = update.snapshot;
+    if (snap !== undefined) {
+      this.checkApplySnapshot(snap);
+    }
+    const kept = this.appendable(update.entries, snap);
     const hs = update.hardState;
     const cur = this.hardState;
     const hardState =
       hs === undefined || (hs.term === cur.term && hs.vote === cur.vote && hs.commit === cur.commit)
         ? undefined
         : { term: hs.term, vote: hs.vote, commit: hs.commit };
+    if (snap !== undefined) {
+      this.writeRecord({
+        kind: 'persist',
+        snapshot: snap,
+        hardState: hardState ?? cur,
+        entries: kept,
+      });
+      this.storePersist(copySnapshot(snap), hardState, kept.map(copyEntry));
+      return;
+    }
     if (hardState === undefined) {
       if (kept.length > 0) {
         this.writeRecord({ kind: 'append', entries: kept });
@@ -222,7 +237,7 @@ export class FileStorage extends StorageCore implements WritableStorage {
     } else {
       this.writeRecord({ kind: 'persist', hardState, entries: kept });
     }
-    this.storePersist(hardState, kept.map(copyEntry));
+    this.storePersist(undefined, hardState, kept.map(copyEntry));
   }
 
   /** Replaces the whole log with `snap`. The hard state is left as it is. */
@@ -263,7 +278,14 @@ export class FileStorage extends StorageCore implements WritableStorage {
         if (version < 2) {
           throw new Error(`version ${version} has no persist records`);
         }
-        this.storePersist(record.hardState, this.appendable(record.entries));
+        if (record.snapshot !== undefined) {
+          this.checkApplySnapshot(record.snapshot);
+        }
+        this.storePersist(
+          record.snapshot,
+          record.hardState,
+          this.appendable(record.entries, record.snapshot),
+        );
         return;
       case 'applySnapshot':
         this.checkApplySnapshot(record.snapshot);

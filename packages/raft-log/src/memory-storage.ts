@@ -57,18 +57,25 @@ export class MemoryStorage extends StorageCore implements WritableStorage {
     this.storeAppend(this.checkedAppendable(entries));
   }
 
-  /** `setHardState(update.hardState)` (when given), then `append(update.entries)`, or neither. */
+  /**
+   * `applySnapshot(update.snapshot)` and `setHardState(update.hardState)` (when given), then
+   * `append(update.entries)`, or none of them.
+   */
   persist(update: PersistUpdate): void {
-    const kept = this.checkedAppendable(update.entries);
+    const snap = update.snapshot;
+    if (snap !== undefined) {
+      this.checkApplySnapshot(snap);
+    }
+    const kept = this.checkedAppendable(update.entries, snap);
     const hs = update.hardState;
-    this.storePersist(hs === undefined ? undefined : { ...hs }, kept);
+    this.storePersist(snap, hs === undefined ? undefined : { ...hs }, kept);
   }
 
-  private checkedAppendable(entries: Entry[]): Entry[] {
+  private checkedAppendable(entries: Entry[], after?: Snapshot): Entry[] {
     for (const e of entries) {
       checkIndex('entry index', e.index);
       checkIndex('entry term', e.term);
     }
-    return this.appendable(entries);
+    return this.appendable(entries, after);
   }
 }

@@ -87,9 +87,10 @@ export abstract class StorageCore implements Storage {
 
   /**
    * The part of `entries` that an append keeps. The entries must be contiguous; those already
-   * compacted are dropped, and what remains must start no later than `lastIndex() + 1`.
+   * compacted are dropped, and what remains must start no later than `lastIndex() + 1`. With
+   * `after`, the log is taken to be what applying that snapshot would leave: nothing but it.
    */
-  protected appendable(entries: Entry[]): Entry[] {
+  protected appendable(entries: Entry[], after?: Snapshot): Entry[] {
     const firstNew = entries[0];
     if (firstNew === undefined) {
       return [];
@@ -103,14 +104,15 @@ export abstract class StorageCore implements Storage {
         );
       }
     }
-    const first = this.firstIndex();
+    const last = after === undefined ? this.lastIndex() : after.metadata.index;
+    const first = after === undefined ? this.firstIndex() : last + 1;
     if (firstNew.index + entries.length - 1 < first) {
       return [];
     }
     const kept = first > firstNew.index ? entries.slice(first - firstNew.index) : entries;
     const start = (kept[0] as Entry).index;
-    if (start > this.lastIndex() + 1) {
-      throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${start}]`);
+    if (start > last + 1) {
+      throw new Error(`missing log entry [last: ${last}, append at: ${start}]`);
     }
     return kept;
   }
@@ -128,10 +130,18 @@ export abstract class StorageCore implements Storage {
   }
 
   /**
-   * What `persist` stores, in its order: the hard state (when given), then `kept`, which
-   * `appendable` returned. Both were checked first, so a refused `persist` changes nothing.
+   * What `persist` stores, in its order: the snapshot and the hard state (when given), then
+   * `kept`, which `appendable` returned. All were checked first, so a refused `persist` changes
+   * nothing.
    */
-  protected storePersist(hardState: HardState | undefined, kept: Entry[]): void {
+  protected storePersist(
+    snapshot: Snapshot | undefined,
+    hardState: HardState | undefined,
+    kept: Entry[],
+  ): void {
+    if (snapshot !== undefined) {
+      this.storeAppliedSnapshot(snapshot);
+    }
     if (hardState !== undefined) {
       this.hardState = hardState;
     }

@@ -17,8 +17,9 @@ export interface HardState {
   commit: number;
 }
 
-/** What a `Ready` asks to persist, apart from a snapshot: see `WritableStorage.persist`. */
+/** What a `Ready` asks to persist: see `WritableStorage.persist`. */
 export interface PersistUpdate {
+  snapshot?: Snapshot | undefined;
   hardState?: HardState | undefined;
   entries: Entry[];
 }
@@ -64,9 +65,9 @@ export interface WritableStorage extends Storage {
   /** Appends entries, replacing any stored entries from the first one's index on. */
   append(entries: Entry[]): void;
   /**
-   * Sets the hard state (if given), then appends the entries, as one durable step: after a
-   * crash either both are stored or neither is. Refuses what `setHardState` and `append`
-   * refuse, and then changes nothing.
+   * Applies the snapshot (if given), sets the hard state (if given), then appends the entries,
+   * as one durable step: after a crash either all of them are stored or none is. Refuses what
+   * `applySnapshot`, `setHardState` and `append` refuse, and then changes nothing.
    */
   persist(update: PersistUpdate): void;
   applySnapshot(snap: Snapshot): void;

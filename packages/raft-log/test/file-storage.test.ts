@@ -485,8 +485,8 @@ describe('persist: a hard state and its entries in one record', () => {
     s.append([ent(1, 1, [1])]);
     const appendRecord = grew();
     s.persist({ hardState: { term: 1, vote: 1, commit: 1 }, entries: [ent(2, 1, [2])] });
-    // One frame and kind byte instead of two.
-    expect(grew()).toBe(hardStateRecord + appendRecord - 13);
+    // One frame and kind byte instead of two, and a flags byte (no snapshot).
+    expect(grew()).toBe(hardStateRecord + appendRecord - 13 + 1);
     s.persist({ hardState: { term: 1, vote: 1, commit: 2 }, entries: [] });
     expect(grew()).toBe(hardStateRecord);
     s.persist({ entries: [ent(3, 1, [3])] });
@@ -517,6 +517,32 @@ describe('persist: a hard state and its entries in one record', () => {
       );
       r.close();
     }
+  });
+
+  test('a log cut anywhere inside a persist record with a snapshot keeps none of it', () => {
+    const dir = tempDir();
+    const s = open(join(dir, 'live'), NO_REWRITE);
+    s.setHardState({ term: 1, vote: 1, commit: 1 });
+    s.append([ent(1, 1), ent(2, 1)]);
+    const before = dump(s);
+    const start = statSync(s.path).size;
+    // What a follower persists for a leader's MsgSnapshot of a newer term: a crash must never keep
+    // the snapshot (of term 3) under the old term 1, nor a commit of 7 without the snapshot.
+    const snapshot = { metadata: { index: 7, term: 3, confState: { nodes: [1, 2, 3] } } };
+    s.persist({ snapshot, hardState: { term: 3, vote: 0, commit: 7 }, entries: [ent(8, 3, [8])] });
+    const after = dump(s);
+    const full = new Uint8Array(readFileSync(s.path));
+    for (let cut = start; cut <= full.length; cut++) {
+      const crashed = join(dir, `cut-${cut}`);
+      mkdirSync(crashed);
+      writeFileSync(join(crashed, LOG), full.subarray(0, cut));
+      const r = open(crashed);
+      expect(dump(r), `file cut at byte ${cut} of ${full.length}`).toEqual(
+        cut === full.length ? after : before,
+      );
+      r.close();
+    }
+    expect(after.initialState.hardState).toEqual({ term: 3, vote: 0, commit: 7 });
   });
 
   test('a damaged byte anywhere in a persist record followed by another is corruption at its offset', () => {

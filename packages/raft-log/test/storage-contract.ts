@@ -429,7 +429,7 @@ export function describeStorageContract(h: StorageHarness): void {
       });
     });
 
-    describe('persist(update): the hard state (if given), then the entries, or neither', () => {
+    describe('persist(update): the snapshot and hard state (if given), then the entries, or none', () => {
       const base = (): Entry[] => [ent(3, 3), ent(4, 4), ent(5, 5)];
       const hs: HardState = { term: 6, vote: 2, commit: 4 };
       test.each([
@@ -495,6 +495,61 @@ export function describeStorageContract(h: StorageHarness): void {
         b.setHardState({ ...hs });
         b.append(batch());
         expect(dump(h.reload(a))).toEqual(dump(h.reload(b)));
+      });
+
+      describe('with a snapshot: applied first, then the hard state, then entries after it', () => {
+        const snap = (index: number, term: number): Snapshot => ({
+          metadata: { index, term, confState: cs },
+          data: new Uint8Array(bytes),
+        });
+
+        test('stores the snapshot, the hard state and the entries that follow it', () => {
+          const s = h.create(base());
+          s.persist({ snapshot: snap(8, 6), hardState: hs, entries: [ent(9, 6), ent(10, 6)] });
+          both(s, (x) => {
+            expect(logOf(x)).toEqual([ent(8, 6), ent(9, 6), ent(10, 6)]);
+            expect(x.snapshot()).toEqual(snap(8, 6));
+            expect(x.initialState().hardState).toEqual(hs);
+          });
+        });
+
+        test('is what applySnapshot, setHardState and append store one after the other', () => {
+          const a = h.create(base());
+          const b = h.create(base());
+          a.persist({
+            snapshot: snap(4, 6),
+            hardState: { ...hs },
+            entries: [ent(4, 6), ent(5, 6)],
+          });
+          b.applySnapshot(snap(4, 6));
+          b.setHardState({ ...hs });
+          b.append([ent(4, 6), ent(5, 6)]);
+          expect(dump(h.reload(a))).toEqual(dump(h.reload(b)));
+        });
+
+        test.each([
+          {
+            name: 'an out-of-date snapshot',
+            update: { snapshot: snap(0, 0), hardState: hs, entries: [] },
+            want: /index 0 is out of date/,
+          },
+          {
+            name: 'entries that leave a gap after the snapshot',
+            update: { snapshot: snap(8, 6), hardState: hs, entries: [ent(10, 6)] },
+            want: /missing log entry \[last: 8, append at: 10\]/,
+          },
+        ])('refuses $name and changes nothing', ({ update, want }) => {
+          const s = h.create(base());
+          const before: HardState = { term: 5, vote: 1, commit: 3 };
+          s.setHardState(before);
+          const old = dump(s);
+          expectError(() => s.persist(update), Error, want);
+          both(s, (x) => {
+            expect(logOf(x)).toEqual(base());
+            expect(x.initialState().hardState).toEqual(before);
+          });
+          expect(dump(s)).toEqual(old);
+        });
       });
 
       test('persist stores a copy of the hard state, as setHardState does', () => {
