@@ -15,17 +15,22 @@ afterEach(async () => {
   cluster = undefined;
 });
 
+/** Three node processes on 20 ms ticks; `afterEach` stops them. */
+async function startCluster(): Promise<Cluster> {
+  cluster = await Cluster.start({
+    nodes: 3,
+    tickMs: 20,
+    electionTicks: 10,
+    heartbeatTicks: 1,
+    nodeEntry,
+    currentFile: null,
+  });
+  return cluster;
+}
+
 describe('a cluster of node processes', () => {
   it('elects a leader, serves the KV API through a follower, fails over, and stops cleanly', async () => {
-    const c = await Cluster.start({
-      nodes: 3,
-      tickMs: 20,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      nodeEntry,
-      currentFile: null,
-    });
-    cluster = c;
+    const c = await startCluster();
     const info = JSON.parse(readFileSync(`${c.dataDir}/cluster.json`, 'utf8')) as ClusterInfo;
     expect(info.nodes.map((n) => n.id)).toEqual([1, 2, 3]);
 
@@ -77,15 +82,7 @@ describe('a cluster of node processes', () => {
   });
 
   it('a view started after the first election still shows it', async () => {
-    const c = await Cluster.start({
-      nodes: 3,
-      tickMs: 20,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      nodeEntry,
-      currentFile: null,
-    });
-    cluster = c;
+    const c = await startCluster();
     const leader = await c.waitForLeader(10_000);
     let printed = '';
     const out = { write: (s: string) => (printed += s) } as unknown as NodeJS.WriteStream;
@@ -96,15 +93,7 @@ describe('a cluster of node processes', () => {
   });
 
   it('isolating the leader makes it step down (check quorum) and the rest elect another', async () => {
-    const c = await Cluster.start({
-      nodes: 3,
-      tickMs: 20,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      nodeEntry,
-      currentFile: null,
-    });
-    cluster = c;
+    const c = await startCluster();
     const leader = await c.waitForLeader(10_000);
     c.isolate(leader.id, true);
     const other = await c.waitForLeader(10_000, leader.id);

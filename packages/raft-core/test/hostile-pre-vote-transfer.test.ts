@@ -16,6 +16,7 @@ import {
   RawNode,
   StateType,
 } from '../src/index.js';
+import { raftState } from './helpers.js';
 
 function node(): Raft {
   const storage = new MemoryStorage();
@@ -76,22 +77,7 @@ const roles: Array<[string, () => Raft]> = [
   ],
 ];
 
-/** Everything a message could change. */
-function stateOf(r: Raft): unknown {
-  return {
-    term: r.term,
-    vote: r.vote,
-    state: r.state,
-    lead: r.lead,
-    leadTransferee: r.leadTransferee,
-    committed: r.raftLog.committed,
-    entries: structuredClone(r.raftLog.entries),
-    prs: structuredClone([...r.prs]),
-    votes: [...r.votes],
-    electionElapsed: r.electionElapsed,
-    randomizedElectionTimeout: r.randomizedElectionTimeout,
-  };
-}
+const stateOf = raftState;
 
 const preVote = message({ msgType: MessageType.MsgPreVote, from: 2, to: 1, term: 4 });
 const preVoteResponse = message({

@@ -11,6 +11,7 @@ import {
   StateType,
   validateMessage,
 } from '../src/index.js';
+import { raftState } from './helpers.js';
 
 function node(): Raft {
   return new Raft({
@@ -50,21 +51,8 @@ function follower(): Raft {
   return r;
 }
 
-/** Everything a message could change. */
-function stateOf(r: Raft): unknown {
-  return {
-    term: r.term,
-    vote: r.vote,
-    state: r.state,
-    lead: r.lead,
-    committed: r.raftLog.committed,
-    entries: structuredClone(r.raftLog.entries),
-    prs: structuredClone([...r.prs]),
-    votes: [...r.votes],
-    msgs: r.msgs.length,
-    electionElapsed: r.electionElapsed,
-  };
-}
+/** Everything a message could change, the outbox included. */
+const stateOf = (r: Raft): unknown => ({ ...(raftState(r) as object), msgs: r.msgs.length });
 
 const ok = message({ msgType: MessageType.MsgHeartbeat, from: 2, to: 1, term: 2 });
 

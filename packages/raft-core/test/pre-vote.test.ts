@@ -16,6 +16,7 @@ import {
   Raft,
   StateType,
 } from '../src/index.js';
+import { raftState } from './helpers.js';
 
 /** Entries at indexes 1, 2, … with the given terms. */
 const ents = (...terms: number[]): Entry[] =>
@@ -59,19 +60,7 @@ const preVoteResponse = (from: number, term: number, granted: boolean): Message 
 const heartbeat = (from: number, term: number): Message =>
   message({ msgType: MessageType.MsgHeartbeat, from, to: 1, term });
 
-/** What a pre-vote must leave alone. */
-function stateOf(r: Raft): unknown {
-  return {
-    term: r.term,
-    vote: r.vote,
-    state: r.state,
-    lead: r.lead,
-    electionElapsed: r.electionElapsed,
-    randomizedElectionTimeout: r.randomizedElectionTimeout,
-    votes: [...r.votes],
-    lastIndex: r.raftLog.lastIndex(),
-  };
-}
+const stateOf = raftState;
 
 describe('Config.preVote', () => {
   test('must be a boolean: anything else is a ConfigError that says so', () => {

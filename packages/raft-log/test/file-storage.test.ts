@@ -472,6 +472,31 @@ describe('crash recovery', () => {
   });
 });
 
+/**
+ * Cuts the log at `path` at every byte from `start` (where the last write began) to its end, as a
+ * crash in the middle of that write would, and reopens each copy in `dir`: all but the whole file
+ * must give `before`, the whole file `after`.
+ */
+function expectCutsKeepAllOrNothing(
+  dir: string,
+  path: string,
+  start: number,
+  before: unknown,
+  after: unknown,
+): void {
+  const full = new Uint8Array(readFileSync(path));
+  for (let cut = start; cut <= full.length; cut++) {
+    const crashed = join(dir, `cut-${cut}`);
+    mkdirSync(crashed);
+    writeFileSync(join(crashed, LOG), full.subarray(0, cut));
+    const r = open(crashed);
+    expect(dump(r), `file cut at byte ${cut} of ${full.length}`).toEqual(
+      cut === full.length ? after : before,
+    );
+    r.close();
+  }
+}
+
 describe('persist: a hard state and its entries in one record', () => {
   test('a persist with both adds one record; one with only one of them adds the record that write adds', () => {
     const s = open(tempDir(), NO_REWRITE);
@@ -506,17 +531,7 @@ describe('persist: a hard state and its entries in one record', () => {
     // A new term's hard state with entries that replace a conflicting suffix.
     s.persist({ hardState: { term: 2, vote: 3, commit: 2 }, entries: [ent(3, 2, [9]), ent(4, 2)] });
     const after = dump(s);
-    const full = new Uint8Array(readFileSync(s.path));
-    for (let cut = start; cut <= full.length; cut++) {
-      const crashed = join(dir, `cut-${cut}`);
-      mkdirSync(crashed);
-      writeFileSync(join(crashed, LOG), full.subarray(0, cut));
-      const r = open(crashed);
-      expect(dump(r), `file cut at byte ${cut} of ${full.length}`).toEqual(
-        cut === full.length ? after : before,
-      );
-      r.close();
-    }
+    expectCutsKeepAllOrNothing(dir, s.path, start, before, after);
   });
 
   test('a log cut anywhere inside a persist record with a snapshot keeps none of it', () => {
@@ -531,17 +546,7 @@ describe('persist: a hard state and its entries in one record', () => {
     const snapshot = { metadata: { index: 7, term: 3, confState: { nodes: [1, 2, 3] } } };
     s.persist({ snapshot, hardState: { term: 3, vote: 0, commit: 7 }, entries: [ent(8, 3, [8])] });
     const after = dump(s);
-    const full = new Uint8Array(readFileSync(s.path));
-    for (let cut = start; cut <= full.length; cut++) {
-      const crashed = join(dir, `cut-${cut}`);
-      mkdirSync(crashed);
-      writeFileSync(join(crashed, LOG), full.subarray(0, cut));
-      const r = open(crashed);
-      expect(dump(r), `file cut at byte ${cut} of ${full.length}`).toEqual(
-        cut === full.length ? after : before,
-      );
-      r.close();
-    }
+    expectCutsKeepAllOrNothing(dir, s.path, start, before, after);
     expect(after.initialState.hardState).toEqual({ term: 3, vote: 0, commit: 7 });
   });
 
