@@ -83,7 +83,11 @@ describe('the dashboard in a browser', () => {
       .toBe(true);
     const second = await leaderId();
     expect(second).not.toBe(first);
-    expect(await page.getByTestId(`node-${first}`).getAttribute('data-state')).toBe('down');
+    // The new leader can show before the dashboard's next update marks the killed node down (on
+    // a loaded machine leadership may even have moved before the kill): wait for it.
+    await expect
+      .poll(() => page.getByTestId(`node-${first}`).getAttribute('data-state'), { timeout: 5_000 })
+      .toBe('down');
     await expect
       .poll(() => page.getByTestId('timeline').textContent(), { timeout: 5_000 })
       .toContain(`node ${first} killed`);

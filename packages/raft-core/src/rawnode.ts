@@ -97,9 +97,11 @@ export class RawNode {
     // `m` may be anything a peer sent; Raft.step validates the rest.
     const msgType = (m as Partial<Message> | null)?.msgType;
     if (msgType === MessageType.MsgTransferLeader) {
-      validateMessage(m);
+      // A forwarded request is for a leader; elsewhere it is dropped, once checked like any other.
       if (this.raft.state === StateType.Leader) {
         this.raft.step(m);
+      } else {
+        validateMessage(m);
       }
       return;
     }

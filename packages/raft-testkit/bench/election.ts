@@ -1,4 +1,4 @@
-import { type CoreModule, electionTick, heartbeatTick, RaftCluster } from './cluster.js';
+import { type CoreModule, electionTick, RaftCluster } from './cluster.js';
 import { type BenchCase, quantile } from './harness.js';
 
 /**
@@ -112,12 +112,14 @@ export function coldStart(
     max: ticks[ticks.length - 1] as number,
     mean: ticks.reduce((a, b) => a + b, 0) / ticks.length,
     splitVoteRate: split / seeds,
-    noSplitP50: noSplitMedian(size) - (fastFirstElection ? firstTimerHeadStart : 0),
+    noSplitP50: noSplitMedian(size) - (fastFirstElection ? firstTimerHeadStart(core) : 0),
   };
 }
 
-/** How far `fastFirstElection` starts a brand-new node's first timer: et − hb − 1 ticks. */
-const firstTimerHeadStart = electionTick - heartbeatTick - 1;
+/** How far `fastFirstElection` starts a brand-new node's first timer, as the core sets it. */
+function firstTimerHeadStart(core: CoreModule): number {
+  return new RaftCluster(core, 1, 1, true).node(1).electionElapsed;
+}
 
 /**
  * Each timeout is uniform over [et, 2·et), so the smallest of `size` exceeds k with probability

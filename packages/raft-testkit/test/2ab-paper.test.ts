@@ -9,6 +9,7 @@ import {
   MemoryStorage,
   MessageType,
   message,
+  type Raft,
   StateType,
 } from '@tinyraft/raft-core';
 import { describe, expect, test } from 'vitest';
@@ -29,15 +30,21 @@ const entry = (term: number, index: number, data?: string): Entry =>
     ? { entryType: EntryType.Normal, term, index }
     : { entryType: EntryType.Normal, term, index, data: bytes(data) };
 
+/** Node 1 of `peers`, leader of term 1, with its no-op committed, applied and stable. */
+function leaderWithNoop(peers: number[]): Raft {
+  const s = new MemoryStorage();
+  const r = newTestRaft(1, peers, 10, 1, s);
+  r.becomeCandidate();
+  r.becomeLeader();
+  commitNoopEntry(r, s);
+  return r;
+}
+
 describe('2AB paper: the leader replicates (§5.3)', () => {
   // §5.3: the leader appends a proposal to its log, then sends AppendEntries in parallel to every
   // other server, naming the index and term of the entry that precedes the new one.
   test('TestLeaderStartReplication2AB', () => {
-    const s = new MemoryStorage();
-    const r = newTestRaft(1, [1, 2, 3], 10, 1, s);
-    r.becomeCandidate();
-    r.becomeLeader();
-    commitNoopEntry(r, s);
+    const r = leaderWithNoop([1, 2, 3]);
     const li = r.raftLog.lastIndex();
 
     r.step(propose(1, 'some data'));
@@ -64,11 +71,7 @@ describe('2AB paper: the leader replicates (§5.3)', () => {
   // §5.3: once the entry is safely replicated the leader commits it, hands it out to be applied,
   // and tells the followers the new commit index in its next AppendEntries.
   test('TestLeaderCommitEntry2AB', () => {
-    const s = new MemoryStorage();
-    const r = newTestRaft(1, [1, 2, 3], 10, 1, s);
-    r.becomeCandidate();
-    r.becomeLeader();
-    commitNoopEntry(r, s);
+    const r = leaderWithNoop([1, 2, 3]);
     const li = r.raftLog.lastIndex();
     r.step(propose(1, 'some data'));
 
@@ -100,11 +103,7 @@ describe('2AB paper: the leader replicates (§5.3)', () => {
       { size: 5, acceptors: [2, 3, 4, 5], wack: true },
     ];
     for (const [i, row] of rows.entries()) {
-      const s = new MemoryStorage();
-      const r = newTestRaft(1, idsBySize(row.size), 10, 1, s);
-      r.becomeCandidate();
-      r.becomeLeader();
-      commitNoopEntry(r, s);
+      const r = leaderWithNoop(idsBySize(row.size));
       const li = r.raftLog.lastIndex();
       r.step(propose(1, 'some data'));
 

@@ -422,6 +422,22 @@ class NodeInvariants {
   }
 }
 
+/**
+ * What a 'step' action (a built message, however malformed) or a 'reply' action (an answer to one
+ * of the messages in `outbox`) feeds the node; `undefined` when a reply has nothing to answer.
+ */
+function inputOf(
+  a: Extract<Action, { kind: 'step' | 'reply' }>,
+  r: Raft,
+  outbox: readonly Message[],
+): { input: unknown } | undefined {
+  if (a.kind === 'step') {
+    return { input: build(a.spec, r) };
+  }
+  const to = outbox[a.pick % Math.max(outbox.length, 1)];
+  return to === undefined ? undefined : { input: reply(to, a.grant, a.damage) };
+}
+
 function describeInput(m: unknown): string {
   try {
     return JSON.stringify(m, (_k, v) =>
@@ -523,14 +539,9 @@ describe('fuzz: hostile messages never crash a node or corrupt it', () => {
             stepChecked(r, () => r.step(m), 'a proposal', runSeed);
             invariants.check(r, 'a proposal');
           } else if (a.kind === 'step' || a.kind === 'reply') {
-            const to = outbox[a.kind === 'reply' ? a.pick % Math.max(outbox.length, 1) : 0];
-            const m =
-              a.kind === 'step'
-                ? build(a.spec, r)
-                : to === undefined
-                  ? undefined
-                  : reply(to, a.grant, a.damage);
-            if (m !== undefined || a.kind === 'step') {
+            const fed = inputOf(a, r, outbox);
+            if (fed !== undefined) {
+              const m = fed.input;
               const input = describeInput(m);
               stepChecked(r, () => r.step(m as Message), input, runSeed);
               invariants.check(r, input);
@@ -603,14 +614,9 @@ describe('fuzz: hostile messages never crash a node or corrupt it', () => {
               break;
             case 'step':
             case 'reply': {
-              const to = outbox[a.kind === 'reply' ? a.pick % Math.max(outbox.length, 1) : 0];
-              const m =
-                a.kind === 'step'
-                  ? build(a.spec, r)
-                  : to === undefined
-                    ? undefined
-                    : reply(to, a.grant, a.damage);
-              if (m !== undefined || a.kind === 'step') {
+              const fed = inputOf(a, r, outbox);
+              if (fed !== undefined) {
+                const m = fed.input;
                 stepChecked(r, () => node.step(m as Message), describeInput(m), runSeed);
               }
               break;

@@ -1,4 +1,4 @@
-import { runSimulation, type SimOptions, type SimResult } from './cluster.js';
+import { runSimulation, type SimOptions, type SimResult, type SimStats } from './cluster.js';
 import { type FaultKind, faultKinds } from './faults.js';
 import type { InvariantName } from './invariants.js';
 import type { NetworkCounts } from './net.js';
@@ -15,18 +15,23 @@ export interface CampaignFailure {
  * What a run of many seeds did, in plain data so that summaries from several worker processes
  * can be merged. Liveness timings are histograms: `ticksToLeader[t]` runs took t ticks (rounded up).
  */
-export interface CampaignSummary {
+/** The counters a run's stats and a campaign's summary both keep. */
+type Counters = Pick<
+  SimStats,
+  | 'events'
+  | 'checks'
+  | 'proposals'
+  | 'faults'
+  | 'network'
+  | 'lostWrites'
+  | 'elections'
+  | 'snapshotsInstalled'
+>;
+
+export interface CampaignSummary extends Counters {
   seeds: number;
   /** Seeds per cluster size. */
   bySize: Record<string, number>;
-  events: number;
-  checks: number;
-  proposals: number;
-  faults: Record<FaultKind, number>;
-  network: NetworkCounts;
-  lostWrites: number;
-  elections: number;
-  snapshotsInstalled: number;
   ticksToLeader: number[];
   ticksToCommit: number[];
   failures: CampaignFailure[];
@@ -63,19 +68,6 @@ function addHistogram(into: number[], from: readonly number[]): void {
     into[t] = (into[t] ?? 0) + (from[t] as number);
   }
 }
-
-/** The counters a run's stats and a campaign's summary both keep. */
-type Counters = Pick<
-  CampaignSummary,
-  | 'events'
-  | 'checks'
-  | 'proposals'
-  | 'faults'
-  | 'network'
-  | 'lostWrites'
-  | 'elections'
-  | 'snapshotsInstalled'
->;
 
 function addCounters(into: Counters, from: Counters): void {
   into.events += from.events;
