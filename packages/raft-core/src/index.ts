@@ -2,6 +2,7 @@ export * from '@tinyraft/raft-log';
 export type { Config } from './config.js';
 export { ConfigError, MalformedMessageError, ProposalDroppedError } from './errors.js';
 export { RaftLog } from './log.js';
+export { type LogFields, type Logger, silentLogger } from './logger.js';
 export { type Message, MessageType, message, messageTypeName, None } from './message.js';
 export {
   RaftNode,

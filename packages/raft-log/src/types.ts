@@ -24,9 +24,24 @@ export interface PersistUpdate {
   entries: Entry[];
 }
 
-/** The membership of the cluster. */
+/**
+ * The membership of the cluster (§4 of the Raft dissertation).
+ *
+ * `nodes` are the voters (of the incoming configuration while joint). The other fields are
+ * optional so that a plain `{ nodes }` still describes a cluster of voters; absent means empty
+ * (or `false`):
+ * - `learners`: members that receive the log but never vote or campaign;
+ * - `votersOutgoing`: while in a joint configuration C_old,new, the voters of C_old (decisions
+ *   then need a majority of `nodes` and one of `votersOutgoing`);
+ * - `learnersNext`: voters of C_old that become learners when the joint configuration is left;
+ * - `autoLeave`: whether the leader leaves the joint configuration by itself once it applies.
+ */
 export interface ConfState {
   nodes: number[];
+  learners?: number[];
+  votersOutgoing?: number[];
+  learnersNext?: number[];
+  autoLeave?: boolean;
 }
 
 export interface SnapshotMetadata {
