@@ -6,6 +6,7 @@ import {
   emptyHardState,
   emptySnapshot,
   type HardState,
+  sizeLimitedEnd,
   type Snapshot,
   type Storage,
 } from './types.js';
@@ -41,7 +42,7 @@ export abstract class StorageCore implements Storage {
     };
   }
 
-  entries(lo: number, hi: number): Entry[] {
+  entries(lo: number, hi: number, maxSize?: number): Entry[] {
     checkIndex('entries lo', lo);
     checkIndex('entries hi', hi);
     if (lo > hi) {
@@ -57,7 +58,10 @@ export abstract class StorageCore implements Storage {
     if (this.ents.length === 1 && hi > lo) {
       throw new UnavailableError(lo, this.lastIndex());
     }
-    return this.ents.slice(lo - offset, hi - offset);
+    return this.ents.slice(
+      lo - offset,
+      sizeLimitedEnd(this.ents, lo - offset, hi - offset, maxSize),
+    );
   }
 
   term(index: number): number {

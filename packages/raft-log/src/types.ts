@@ -62,8 +62,12 @@ export interface Snapshot {
  */
 export interface Storage {
   initialState(): { hardState: HardState; confState: ConfState };
-  /** Entries with index in `[lo, hi)`. */
-  entries(lo: number, hi: number): Entry[];
+  /**
+   * Entries with index in `[lo, hi)`. With `maxSize`, stops before the `entrySize` of the
+   * entries returned would pass it, but always returns at least the first one, so that an entry
+   * larger than the limit can still be read.
+   */
+  entries(lo: number, hi: number, maxSize?: number): Entry[];
   /** Term of entry `index`; valid for `firstIndex() - 1 … lastIndex()`. */
   term(index: number): number;
   firstIndex(): number;
@@ -86,6 +90,38 @@ export interface WritableStorage extends Storage {
    */
   persist(update: PersistUpdate): void;
   applySnapshot(snap: Snapshot): void;
+}
+
+/** What an entry counts for in size limits: its payload plus its index, term and type. */
+export const entryOverhead = 24;
+
+export function entrySize(e: Entry): number {
+  return entryOverhead + (e.data === undefined ? 0 : e.data.length);
+}
+
+/**
+ * The end (exclusive) of the run of `ents[lo…hi)` whose total `entrySize` stays within
+ * `maxSize`; at least `lo + 1` when the run is not empty, so that one oversized entry still goes.
+ */
+export function sizeLimitedEnd(
+  ents: readonly Entry[],
+  lo: number,
+  hi: number,
+  maxSize: number | undefined,
+): number {
+  if (maxSize === undefined || hi - lo <= 1) {
+    return hi;
+  }
+  let size = entrySize(ents[lo] as Entry);
+  let end = lo + 1;
+  while (end < hi) {
+    size += entrySize(ents[end] as Entry);
+    if (size > maxSize) {
+      break;
+    }
+    end++;
+  }
+  return end;
 }
 
 export function emptyHardState(): HardState {

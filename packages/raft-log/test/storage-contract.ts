@@ -176,6 +176,30 @@ export function describeStorageContract(h: StorageHarness): void {
       });
     });
 
+    describe('entries(lo, hi, maxSize): stops before the entries pass maxSize bytes, but returns at least one', () => {
+      // entrySize = 24 + payload bytes: the entries below weigh 34, 44 and 54.
+      test.each([
+        { maxSize: 0, want: 1 },
+        { maxSize: 33, want: 1 },
+        { maxSize: 34, want: 1 },
+        { maxSize: 77, want: 1 },
+        { maxSize: 78, want: 2 },
+        { maxSize: 131, want: 2 },
+        { maxSize: 132, want: 3 },
+        { maxSize: Number.MAX_SAFE_INTEGER, want: 3 },
+      ])('maxSize $maxSize gives $want entries', ({ maxSize, want }) => {
+        const all = [
+          ent(1, 1, Array(10).fill(1)),
+          ent(2, 1, Array(20).fill(2)),
+          ent(3, 1, Array(30).fill(3)),
+        ];
+        both(h.create([ent(0, 0), ...all]), (s) => {
+          expect(s.entries(1, 4, maxSize)).toEqual(all.slice(0, want));
+          expect(s.entries(4, 4, maxSize)).toEqual([]);
+        });
+      });
+    });
+
     test('entries keep their data byte for byte; entries without data have no data property', () => {
       const all = Array.from({ length: 256 }, (_, i) => i);
       const s = h.create([ent(0, 0)]);
